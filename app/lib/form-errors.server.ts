@@ -1,0 +1,50 @@
+import { data } from "@remix-run/node";
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { ZodError, z } from "zod";
+
+export interface ActionFailure {
+  ok: false;
+  formError?: string;
+  fieldErrors?: Partial<Record<string, string[]>>;
+  /** Values to put back in the form (never passwords). */
+  values?: Record<string, string>;
+}
+
+/**
+ * Runs a procedure for a form action and turns its expected failures (bad
+ * input, refusals, rate limits) into a typed answer with the right status,
+ * so the form can show them next to the fields.
+ */
+export async function formAction<T>(
+  work: () => Promise<T>,
+  values: Record<string, string> = {},
+): Promise<T | ReturnType<typeof data<ActionFailure>>> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof TRPCError)) throw error;
+    const status = getHTTPStatusCodeFromError(error);
+    if (error.cause instanceof ZodError) {
+      return data<ActionFailure>(
+        { ok: false, fieldErrors: z.flattenError(error.cause).fieldErrors, values },
+        { status },
+      );
+    }
+    if (status >= 500) throw error;
+    return data<ActionFailure>({ ok: false, formError: error.message, values }, { status });
+  }
+}
+
+/** Form fields as strings (files and repeated keys ignored). */
+export function formValues<K extends string>(
+  form: FormData,
+  keys: readonly K[],
+): Record<K, string> {
+  const values = {} as Record<K, string>;
+  for (const key of keys) {
+    const value = form.get(key);
+    values[key] = typeof value === "string" ? value : "";
+  }
+  return values;
+}

@@ -1,0 +1,50 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
+import { Brand } from "~/components/brand";
+import { requireUser } from "~/lib/guards.server";
+
+/** The signed-in shell: navigation on the side (on top at phone width) and the page. */
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { user } = await requireUser(request, context);
+  return { user: { name: user.name, email: user.email } };
+}
+
+const NAV = [
+  { to: "/user", label: "Dashboard", end: true },
+  { to: "/user/settings", label: "Settings", end: false },
+];
+
+export default function UserShell() {
+  const { user } = useLoaderData<typeof loader>();
+  return (
+    <div className="shell">
+      <aside className="sidebar">
+        <Brand />
+        <nav className="nav" aria-label="Main">
+          {NAV.map((item) => (
+            <NavLink key={item.to} to={item.to} end={item.end}>
+              {item.label}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="sidebar-footer">
+          <div className="who">
+            <strong>{user.name}</strong>
+            <span className="hide-narrow">
+              <br />
+              {user.email}
+            </span>
+          </div>
+          <Form method="post" action="/logout">
+            <button type="submit" className="button small">
+              Log out
+            </button>
+          </Form>
+        </div>
+      </aside>
+      <main className="content">
+        <Outlet />
+      </main>
+    </div>
+  );
+}

