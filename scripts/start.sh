@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm start`: install what npm needs, build, then serve on port 3000.
+# Migrations are applied by the server itself at boot (server/db/migrate.ts);
+# with no DATABASE_URL an embedded PostgreSQL runs from .data/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/ensure-node-deps.sh
+
+echo "› Building the web app…"
+npx remix build >/dev/null
+
+exec node --import tsx server/main.ts
