@@ -9,6 +9,8 @@ import {
   ScrollRestoration,
   useRouteError,
 } from "@remix-run/react";
+import { useEffect } from "react";
+import { AuthLayout } from "~/components/auth-layout";
 import stylesheet from "~/styles/app.css";
 
 export const links: LinksFunction = () => [
@@ -22,6 +24,11 @@ export const meta: MetaFunction = () => [
 ];
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  // Marks the moment event handlers are attached (error pages included), so
+  // browser tests can tell a client-side submit from a plain HTML form post.
+  useEffect(() => {
+    document.documentElement.dataset.hydrated = "true";
+  }, []);
   return (
     <html lang="en">
       <head>
@@ -51,15 +58,15 @@ export function ErrorBoundary() {
       ? error.data
       : error.statusText
     : "Something went wrong on our side. Try again in a moment.";
+  // The signed-out card, so an error page still looks like Cloudless and leads home.
   return (
-    <main className="auth-page">
-      <div className="card">
-        <h1>{status === 404 ? "Page not found" : `Error ${status}`}</h1>
-        <p className="muted">{status === 404 ? "There is nothing at this address." : message}</p>
-        <p>
-          <Link to="/">Back to Cloudless</Link>
-        </p>
-      </div>
-    </main>
+    <AuthLayout
+      title={status === 404 ? "Page not found" : `Error ${status}`}
+      subtitle={status === 404 ? "There is nothing at this address." : message}
+    >
+      <Link className="button primary block" to="/">
+        Back to Cloudless
+      </Link>
+    </AuthLayout>
   );
 }

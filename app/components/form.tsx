@@ -1,5 +1,6 @@
 import { Form, useNavigation } from "@remix-run/react";
-import type { ComponentProps, ReactNode } from "react";
+import { type ComponentProps, type ReactNode, type RefObject, useEffect } from "react";
+import { AlertIcon, CheckIcon } from "./icons";
 
 /** A labelled input with its error message wired for screen readers. */
 export function Field({
@@ -28,7 +29,8 @@ export function Field({
       />
       {error ? (
         <p className="field-error" id={`${id}-error`} role="alert">
-          {error}
+          <AlertIcon />
+          <span>{error}</span>
         </p>
       ) : hint ? (
         <p className="field-hint" id={`${id}-hint`}>
@@ -39,22 +41,44 @@ export function Field({
   );
 }
 
-export function FormMessage({ error, notice }: { error?: string; notice?: string }) {
-  if (error) {
-    return (
-      <div className="alert alert-error" role="alert">
-        {error}
+/**
+ * The form-level answer: an error (announced at once) or a notice. `children`
+ * is the way forward that belongs with the message, such as a link.
+ */
+export function FormMessage({
+  error,
+  notice,
+  children,
+}: {
+  error?: string;
+  notice?: string;
+  children?: ReactNode;
+}) {
+  if (!error && !notice) return null;
+  return (
+    <div
+      className={error ? "alert alert-error" : "alert alert-ok"}
+      role={error ? "alert" : "status"}
+    >
+      {error ? <AlertIcon /> : <CheckIcon />}
+      <div className="alert-body">
+        <p>{error ?? notice}</p>
+        {children}
       </div>
-    );
-  }
-  if (notice) {
-    return (
-      <div className="alert alert-ok" role="status">
-        {notice}
-      </div>
-    );
-  }
-  return null;
+    </div>
+  );
+}
+
+/**
+ * After a failed submit, puts the keyboard in the first field to fix, so
+ * nobody has to hunt for it (and screen readers read its error with it).
+ * `answer` is the action data or client errors: a new value means a new attempt.
+ */
+export function useFocusFirstInvalid(form: RefObject<HTMLFormElement | null>, answer: unknown) {
+  useEffect(() => {
+    if (!answer) return;
+    form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [form, answer]);
 }
 
 /** A submit button that shows progress while its form is being sent. */

@@ -1,7 +1,7 @@
 import { data } from "@remix-run/node";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { ZodError, z } from "zod";
+import { fieldErrorsOf } from "../../server/field-errors";
 
 export interface ActionFailure {
   ok: false;
@@ -25,13 +25,10 @@ export async function formAction<T>(
   } catch (error) {
     if (!(error instanceof TRPCError)) throw error;
     const status = getHTTPStatusCodeFromError(error);
-    if (error.cause instanceof ZodError) {
-      return data<ActionFailure>(
-        { ok: false, fieldErrors: z.flattenError(error.cause).fieldErrors, values },
-        { status },
-      );
-    }
-    if (status >= 500) throw error;
+    const fieldErrors = fieldErrorsOf(error.cause);
+    if (fieldErrors) return data<ActionFailure>({ ok: false, fieldErrors, values }, { status });
+    // Unexpected failures go to the error boundary; deliberate refusals (even 503) are shown.
+    if (error.code === "INTERNAL_SERVER_ERROR") throw error;
     return data<ActionFailure>({ ok: false, formError: error.message, values }, { status });
   }
 }

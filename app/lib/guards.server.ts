@@ -19,10 +19,24 @@ export async function requireAnonymous(request: Request, context: AppLoadContext
   return call;
 }
 
-/** Only same-site relative paths, so ?next= cannot redirect off-site. */
+const NEXT_BASE = "http://next.invalid";
+
+/**
+ * Only same-site relative paths, so ?next= cannot redirect off-site. The value
+ * is read the way a browser reads a Location header (tabs and newlines
+ * dropped, backslashes as slashes), so "/\t/evil.com" or "/\\evil.com" cannot
+ * turn into "//evil.com"; what comes back is that normalised path (with no
+ * character a header cannot hold).
+ */
 export function safeNext(value: string | null | undefined, fallback = "/user"): string {
-  if (!value?.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) {
+  if (!value?.startsWith("/")) return fallback;
+  let url: URL;
+  try {
+    url = new URL(value, NEXT_BASE);
+  } catch {
     return fallback;
   }
-  return value;
+  // The normalised path itself must not read as "//host" ("/..//evil.com" becomes that).
+  if (url.origin !== NEXT_BASE || url.pathname.startsWith("//")) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }

@@ -1,18 +1,17 @@
 import type { AppLoadContext } from "@remix-run/node";
-import { createCaller } from "../../server/root";
-import { createContext } from "../../server/trpc";
 
 /**
  * A tRPC caller for a Remix loader or action: the same procedures that
  * programs call over HTTP, with the request's session. `headers` collects
- * Set-Cookie from procedures; pass it on the response.
+ * Set-Cookie from procedures; pass it on the response. The caller comes from
+ * the server process through the load context (see server/http/load-context.ts).
  */
 export async function serverCaller(request: Request, context: AppLoadContext) {
   const headers = new Headers();
-  const ctx = await createContext(
+  const ctx = await context.api.createContext(
     context.services,
     { url: request.url, headers: request.headers, ip: context.clientIp },
     headers,
   );
-  return { caller: createCaller(ctx), headers, session: ctx.session };
+  return { caller: context.api.createCaller(ctx), headers, session: ctx.session };
 }

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Brand } from "~/components/brand";
+import { DateTime } from "~/components/date-time";
 
 export const meta: MetaFunction = () => [{ title: "Outbox · Cloudless (development)" }];
 
@@ -43,9 +44,10 @@ function Linkified({ text }: { text: string }) {
 export default function Outbox() {
   const { messages } = useLoaderData<typeof loader>();
   return (
-    <main className="content" style={{ margin: "0 auto", maxWidth: "48rem" }}>
+    <main className="content page-narrow">
       <div className="page-header">
         <Brand />
+        <span className="badge">Development</span>
       </div>
       <h1>Outbox</h1>
       <p className="muted">
@@ -60,11 +62,8 @@ export default function Outbox() {
         messages.map((m) => (
           <article key={m.id} className="card outbox-message">
             <h2>{m.subject}</h2>
-            <p className="muted">
-              To {m.to} ·{" "}
-              <time dateTime={new Date(m.createdAt).toISOString()}>
-                {new Date(m.createdAt).toUTCString()}
-              </time>
+            <p className="muted meta">
+              To {m.to} · <DateTime value={m.createdAt} />
             </p>
             <Linkified text={m.text} />
           </article>

@@ -1,7 +1,8 @@
 import type { ActionFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData } from "@remix-run/react";
+import { useRef } from "react";
 import { AuthLayout } from "~/components/auth-layout";
-import { Field, FormMessage, SubmitButton } from "~/components/form";
+import { Field, FormMessage, SubmitButton, useFocusFirstInvalid } from "~/components/form";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { serverCaller } from "~/lib/trpc.server";
 
@@ -20,6 +21,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function ForgotPassword() {
   const result = useActionData<typeof action>();
   const failure = result && !result.ok ? result : undefined;
+  const form = useRef<HTMLFormElement>(null);
+  useFocusFirstInvalid(form, failure);
   return (
     <AuthLayout
       title="Reset your password"
@@ -28,7 +31,7 @@ export default function ForgotPassword() {
     >
       <FormMessage error={failure?.formError} notice={result?.ok ? result.message : undefined} />
       {result?.ok ? null : (
-        <Form method="post" className="stack" noValidate>
+        <Form method="post" className="stack" noValidate ref={form}>
           <Field
             label="Email"
             name="email"

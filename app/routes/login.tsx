@@ -1,8 +1,9 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { useRef } from "react";
 import { AuthLayout } from "~/components/auth-layout";
-import { Field, FormMessage, SubmitButton } from "~/components/form";
+import { Field, FormMessage, SubmitButton, useFocusFirstInvalid } from "~/components/form";
 import { OAuthButtons } from "~/components/oauth-buttons";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { requireAnonymous, safeNext } from "~/lib/guards.server";
@@ -45,6 +46,8 @@ export default function Login() {
   const [params] = useSearchParams();
   const next = params.get("next") ?? undefined;
   const unverified = failure?.formError?.startsWith("Verify your email");
+  const form = useRef<HTMLFormElement>(null);
+  useFocusFirstInvalid(form, failure);
   return (
     <AuthLayout
       title="Log in"
@@ -55,15 +58,16 @@ export default function Login() {
         </>
       }
     >
-      <FormMessage error={failure?.formError ?? oauthError} notice={notice} />
-      {unverified ? (
-        <p>
-          <Link to={`/verify?email=${encodeURIComponent(failure?.values?.email ?? "")}`}>
-            Send me a new verification link
-          </Link>
-        </p>
-      ) : null}
-      <Form method="post" className="stack" noValidate>
+      <FormMessage error={failure?.formError ?? oauthError} notice={notice}>
+        {unverified ? (
+          <p className="alert-action">
+            <Link to={`/verify?email=${encodeURIComponent(failure?.values?.email ?? "")}`}>
+              Send me a new verification link
+            </Link>
+          </p>
+        ) : null}
+      </FormMessage>
+      <Form method="post" className="stack" noValidate ref={form}>
         {next ? <input type="hidden" name="next" value={next} /> : null}
         <Field
           label="Email"
@@ -82,7 +86,7 @@ export default function Login() {
           required
           errors={failure?.fieldErrors?.password}
         />
-        <p>
+        <p className="form-links">
           <Link to="/forgot-password">Forgot your password?</Link>
         </p>
         <SubmitButton className="button primary block" pendingText="Logging in…">

@@ -1,8 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { AuthLayout } from "~/components/auth-layout";
-import { Field, FormMessage, SubmitButton } from "~/components/form";
+import { Field, FormMessage, SubmitButton, useFocusFirstInvalid } from "~/components/form";
 import { OAuthButtons } from "~/components/oauth-buttons";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { requireAnonymous } from "~/lib/guards.server";
@@ -31,12 +31,16 @@ export default function Register() {
   const result = useActionData<typeof action>();
   // Same schema as the server: errors show before the round trip, and again if the server disagrees.
   const [clientErrors, setClientErrors] = useState<Partial<Record<string, string[]>>>({});
+  const form = useRef<HTMLFormElement>(null);
+  useFocusFirstInvalid(form, result && !result.ok ? result : undefined);
+  useFocusFirstInvalid(form, Object.keys(clientErrors).length > 0 ? clientErrors : undefined);
   if (result?.ok) {
     return (
       <AuthLayout title="Check your email">
         <FormMessage notice={result.message} />
         <p className="muted">
-          No email? Look in your spam folder or <Link to="/verify">ask for a new link</Link>.
+          The link works for 24 hours. No email? Look in your spam folder or{" "}
+          <Link to="/verify">ask for a new link</Link>.
         </p>
       </AuthLayout>
     );
@@ -58,6 +62,7 @@ export default function Register() {
         method="post"
         className="stack"
         noValidate
+        ref={form}
         onSubmit={(event) => {
           const data = Object.fromEntries(new FormData(event.currentTarget));
           const parsed = registerSchema.safeParse(data);

@@ -2,8 +2,9 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { TRPCError } from "@trpc/server";
+import { useRef } from "react";
 import { AuthLayout } from "~/components/auth-layout";
-import { Field, FormMessage, SubmitButton } from "~/components/form";
+import { Field, FormMessage, SubmitButton, useFocusFirstInvalid } from "~/components/form";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { serverCaller } from "~/lib/trpc.server";
 
@@ -38,15 +39,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function ResetPassword() {
   const { token, linkError } = useLoaderData<typeof loader>();
   const failure = useActionData<typeof action>();
+  const form = useRef<HTMLFormElement>(null);
+  useFocusFirstInvalid(form, failure);
   if (!token) {
     return (
       <AuthLayout title="That link did not work" footer={<Link to="/login">Back to log in</Link>}>
         <FormMessage error={linkError ?? undefined} />
-        <p>
-          <Link className="button primary block" to="/forgot-password">
-            Ask for a new link
-          </Link>
-        </p>
+        <p className="muted">Reset links work once and expire after an hour.</p>
+        <Link className="button primary block" to="/forgot-password">
+          Ask for a new link
+        </Link>
       </AuthLayout>
     );
   }
@@ -56,7 +58,7 @@ export default function ResetPassword() {
       subtitle="Every device signed in to your account will be signed out."
     >
       <FormMessage error={failure?.formError} />
-      <Form method="post" className="stack" noValidate>
+      <Form method="post" className="stack" noValidate ref={form}>
         <input type="hidden" name="token" value={token} />
         <Field
           label="New password"

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { useLoaderData } from "@remix-run/react";
+import { Link, useLoaderData } from "@remix-run/react";
 import { requireUser } from "~/lib/guards.server";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · Cloudless" }];
@@ -22,8 +22,8 @@ export default function Dashboard() {
       <div className="card empty">
         <h2>No functions yet</h2>
         <p>
-          Functions arrive with the next release of Cloudless. Meanwhile, review your sessions in
-          Settings.
+          Functions arrive with the next release of Cloudless. Meanwhile, review where you are
+          signed in under <Link to="/user/settings">Settings</Link>.
         </p>
       </div>
     </>

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { DateTime } from "~/components/date-time";
 import { FormMessage } from "~/components/form";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { requireUser } from "~/lib/guards.server";
@@ -74,8 +75,11 @@ export default function Settings() {
         notice={result?.ok ? result.message : undefined}
       />
       <section className="section" aria-labelledby="sessions-title">
-        <div className="page-header">
-          <h2 id="sessions-title">Sessions</h2>
+        <div className="page-header section-header">
+          <div>
+            <h2 id="sessions-title">Sessions</h2>
+            <p className="muted">Browsers signed in to your account. Revoke any you do not know.</p>
+          </div>
           {others > 0 ? (
             <Form method="post">
               <input type="hidden" name="intent" value="revoke-others" />
@@ -85,7 +89,7 @@ export default function Settings() {
             </Form>
           ) : null}
         </div>
-        <div className="table-wrap">
+        <div className="table-wrap stack-narrow">
           <table>
             <thead>
               <tr>
@@ -98,29 +102,37 @@ export default function Settings() {
               </tr>
             </thead>
             <tbody>
-              {sessions.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    {describeAgent(s.userAgent)}{" "}
-                    {s.current ? <span className="badge ok">This device</span> : null}
-                  </td>
-                  <td>{s.ip ?? "—"}</td>
-                  <td>
-                    <time dateTime={new Date(s.lastSeenAt).toISOString()}>
-                      {new Date(s.lastSeenAt).toUTCString()}
-                    </time>
-                  </td>
-                  <td>
-                    <Form method="post">
-                      <input type="hidden" name="intent" value="revoke" />
-                      <input type="hidden" name="id" value={s.id} />
-                      <button type="submit" className="button small danger">
-                        {s.current ? "Sign out" : "Revoke"}
-                      </button>
-                    </Form>
-                  </td>
-                </tr>
-              ))}
+              {sessions.map((s) => {
+                const device = describeAgent(s.userAgent);
+                return (
+                  <tr key={s.id}>
+                    {/* data-label names each value when rows stack at phone width. */}
+                    <td data-label="Device">
+                      <span className="device">
+                        {device}
+                        {s.current ? <span className="badge ok">This device</span> : null}
+                      </span>
+                    </td>
+                    <td data-label="IP address">{s.ip ?? "—"}</td>
+                    <td data-label="Last active">
+                      <DateTime value={s.lastSeenAt} />
+                    </td>
+                    <td className="actions">
+                      <Form method="post">
+                        <input type="hidden" name="intent" value="revoke" />
+                        <input type="hidden" name="id" value={s.id} />
+                        <button type="submit" className="button small danger">
+                          {s.current ? "Sign out" : "Revoke"}
+                          {/* Every row has this button: say which session it ends. */}
+                          <span className="visually-hidden">
+                            {s.current ? " of this device" : ` ${device} session`}
+                          </span>
+                        </button>
+                      </Form>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

@@ -28,12 +28,10 @@ export default function UserShell() {
           ))}
         </nav>
         <div className="sidebar-footer">
-          <div className="who">
+          {/* Long names and addresses are cut to fit; the tooltip has them whole. */}
+          <div className="who" title={`${user.name} · ${user.email}`}>
             <strong>{user.name}</strong>
-            <span className="hide-narrow">
-              <br />
-              {user.email}
-            </span>
+            <span className="email hide-narrow">{user.email}</span>
           </div>
           <Form method="post" action="/logout">
             <button type="submit" className="button small">

@@ -1,8 +1,9 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { useRef } from "react";
 import { AuthLayout } from "~/components/auth-layout";
-import { Field, FormMessage, SubmitButton } from "~/components/form";
+import { Field, FormMessage, SubmitButton, useFocusFirstInvalid } from "~/components/form";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { serverCaller } from "~/lib/trpc.server";
 
@@ -41,6 +42,8 @@ export default function Verify() {
   const { token, email } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const failure = result && !result.ok ? result : undefined;
+  const form = useRef<HTMLFormElement>(null);
+  useFocusFirstInvalid(form, failure);
   if (token && !failure) {
     return (
       <AuthLayout title="Verify your email" subtitle="One click and your account is ready.">
@@ -61,7 +64,7 @@ export default function Verify() {
       footer={<Link to="/login">Back to log in</Link>}
     >
       <FormMessage error={failure?.formError} notice={result?.ok ? result.message : undefined} />
-      <Form method="post" className="stack" noValidate>
+      <Form method="post" className="stack" noValidate ref={form}>
         <input type="hidden" name="intent" value="resend" />
         <Field
           label="Email"

@@ -1,7 +1,8 @@
 import { Prisma, type UserTokenKind } from "@prisma/client";
 import type { Database } from "../db/client";
+import { hasBrand } from "../error-brand";
 import type { Mailer } from "../mail/mailer";
-import { passwordResetEmail, verificationEmail } from "../mail/templates";
+import { accountExistsEmail, passwordResetEmail, verificationEmail } from "../mail/templates";
 import { hashPassword, verifyPassword } from "./password";
 import { type SessionUser, sessionUserSelect } from "./sessions";
 import { hashToken, randomToken } from "./tokens";
@@ -14,8 +15,16 @@ export type AuthErrorCode =
   | "TOKEN_USED"
   | "OAUTH_EMAIL_UNVERIFIED";
 
+const AUTH_ERROR = Symbol.for("cloudless.AuthError");
+
 /** An expected refusal, with a message fit to show the user. */
 export class AuthError extends Error {
+  readonly [AUTH_ERROR] = true;
+  // Also thrown through the shared services (OAuth), caught by the Remix bundle's copy.
+  static [Symbol.hasInstance](value: unknown): value is AuthError {
+    return hasBrand(value, AUTH_ERROR);
+  }
+
   constructor(
     readonly code: AuthErrorCode,
     message: string,
@@ -53,15 +62,10 @@ export async function register(
   const passwordHash = await hashPassword(input.password);
   const existing = await deps.db.user.findUnique({ where: { email: input.email } });
   if (existing) {
-    if (!existing.emailVerifiedAt) await sendTokenEmail(deps, existing, "VERIFY_EMAIL");
-    else {
-      await deps.mailer.send({
-        to: existing.email,
-        subject: "Someone tried to register with your email",
-        text: `Hi ${existing.name},\n\nSomeone tried to create a Cloudless account with this address, which already has one. If it was you, log in at ${deps.origin}/login or reset your password at ${deps.origin}/forgot-password.\n\n— Cloudless`,
-        html: `<p>Hi ${existing.name},</p><p>Someone tried to create a Cloudless account with this address, which already has one. If it was you, <a href="${deps.origin}/login">log in</a> or <a href="${deps.origin}/forgot-password">reset your password</a>.</p>`,
-      });
-    }
+    // The new password travels with this link only: the account's is untouched until it is clicked.
+    if (!existing.emailVerifiedAt)
+      await sendTokenEmail(deps, existing, "VERIFY_EMAIL", passwordHash);
+    else await deps.mailer.send(accountExistsEmail(existing.email, existing.name, deps.origin));
     return;
   }
   let user: { id: string; email: string; name: string };
@@ -75,19 +79,21 @@ export async function register(
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return;
     throw error;
   }
-  await sendTokenEmail(deps, user, "VERIFY_EMAIL");
+  await sendTokenEmail(deps, user, "VERIFY_EMAIL", passwordHash);
 }
 
 export async function resendVerification(deps: AccountDeps, email: string): Promise<void> {
   const user = await deps.db.user.findUnique({ where: { email } });
-  if (user && !user.emailVerifiedAt) await sendTokenEmail(deps, user, "VERIFY_EMAIL");
+  if (user && !user.emailVerifiedAt) {
+    await sendTokenEmail(deps, user, "VERIFY_EMAIL", user.passwordHash);
+  }
 }
 
 export async function verifyEmail(db: Database, token: string): Promise<SessionUser> {
-  const { userId } = await consumeToken(db, token, "VERIFY_EMAIL");
+  const { userId, passwordHash } = await consumeToken(db, token, "VERIFY_EMAIL");
   return db.user.update({
     where: { id: userId },
-    data: { emailVerifiedAt: new Date() },
+    data: { emailVerifiedAt: new Date(), ...(passwordHash ? { passwordHash } : {}) },
     select: sessionUserSelect,
   });
 }
@@ -150,7 +156,7 @@ async function consumeToken(
   db: Database,
   token: string,
   kind: UserTokenKind,
-): Promise<{ userId: string }> {
+): Promise<{ userId: string; passwordHash: string | null }> {
   const tokenHash = hashToken(token);
   const row = await db.userToken.findUnique({ where: { tokenHash } });
   assertUsable(row, kind);
@@ -160,7 +166,7 @@ async function consumeToken(
     data: { usedAt: new Date() },
   });
   if (claimed.count !== 1) throw new AuthError("TOKEN_USED", "This link has already been used.");
-  return { userId: row!.userId };
+  return { userId: row!.userId, passwordHash: row!.passwordHash };
 }
 
 function assertUsable(
@@ -178,13 +184,23 @@ async function sendTokenEmail(
   deps: AccountDeps,
   user: { id: string; email: string; name: string },
   kind: UserTokenKind,
+  passwordHash: string | null = null,
 ): Promise<void> {
   const token = randomToken();
+  if (kind === "VERIFY_EMAIL") {
+    // Only the newest verification link works: an older one may carry a password
+    // chosen by someone else who registered this address first.
+    await deps.db.userToken.updateMany({
+      where: { userId: user.id, kind, usedAt: null },
+      data: { usedAt: new Date() },
+    });
+  }
   await deps.db.userToken.create({
     data: {
       tokenHash: hashToken(token),
       kind,
       userId: user.id,
+      passwordHash,
       expiresAt: new Date(Date.now() + TOKEN_TTL_MS[kind]),
     },
   });
@@ -239,7 +255,9 @@ export async function findOrCreateOAuthUser(
       ? await tx.user.update({
           where: { id: existing.id },
           // The provider proved the mailbox, which also settles a pending verification.
-          data: { emailVerifiedAt: existing.emailVerifiedAt ?? new Date() },
+          // A password set on a never-verified account may be someone else's (an
+          // attacker who registered this address first): it is dropped.
+          data: existing.emailVerifiedAt ? {} : { emailVerifiedAt: new Date(), passwordHash: null },
           select: sessionUserSelect,
         })
       : await tx.user.create({

@@ -23,8 +23,8 @@ export const nameSchema = z
   .trim()
   .min(1, "Enter your name")
   .max(100, "Names are at most 100 characters")
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), "Names cannot contain control characters");
+  // All of Unicode's control characters (C0, DEL and C1, e.g. U+0085 NEL), not only ASCII's.
+  .refine((n) => !/\p{Cc}/u.test(n), "Names cannot contain control characters");
 
 export const registerSchema = z.object({
   name: nameSchema,

@@ -1,9 +1,17 @@
+import type { createCaller } from "../root";
 import type { Services } from "../services";
+import type { createContext } from "../trpc";
 
-/** What every Remix loader and action receives as `context`. */
+/**
+ * What every Remix loader and action receives as `context`. The tRPC entry
+ * points come through here rather than by import: the Remix build bundles
+ * what app/ imports, and importing server/ code would load a second copy of
+ * it (two sets of module state, classes that fail instanceof across copies).
+ */
 export interface CloudlessLoadContext {
   services: Services;
   clientIp: string;
+  api: { createContext: typeof createContext; createCaller: typeof createCaller };
 }
 
 declare module "@remix-run/server-runtime" {

@@ -1,11 +1,26 @@
 import { Resend } from "resend";
 import type { Database } from "../db/client";
+import { hasBrand } from "../error-brand";
 
 export interface MailMessage {
   to: string;
   subject: string;
   text: string;
   html: string;
+}
+
+const MAIL_DELIVERY_ERROR = Symbol.for("cloudless.MailDeliveryError");
+
+/**
+ * The email service did not take the message (outage, quota, bad key). Callers
+ * answer "try again later" without the provider's reason, which is logged.
+ */
+export class MailDeliveryError extends Error {
+  readonly [MAIL_DELIVERY_ERROR] = true;
+  // Thrown by the shared mailer, caught by the Remix bundle's copy of the routers too.
+  static [Symbol.hasInstance](value: unknown): value is MailDeliveryError {
+    return hasBrand(value, MAIL_DELIVERY_ERROR);
+  }
 }
 
 export interface Mailer {
@@ -28,7 +43,12 @@ export class ResendMailer implements Mailer {
 
   async send(message: MailMessage): Promise<void> {
     const { error } = await this.client.emails.send({ from: this.from, ...message });
-    if (error) throw new Error(`Resend refused the message: ${error.message}`);
+    // The SDK does not throw: network failures come back as `error` too.
+    if (error) {
+      throw new MailDeliveryError(
+        `Resend refused the message (${error.statusCode ?? "no status"} ${error.name}): ${error.message}`,
+      );
+    }
   }
 }
 

@@ -23,6 +23,18 @@ export function passwordResetEmail(to: string, name: string, link: string): Mail
   );
 }
 
+/** To the owner of an address someone tried to register again (instead of a second account). */
+export function accountExistsEmail(to: string, name: string, origin: string): MailMessage {
+  const subject = "Someone tried to register with your email";
+  const body =
+    "Someone tried to create a Cloudless account with this address, which already has one. If it was you, log in, or reset your password if you forgot it. If not, ignore this email: nothing changes.";
+  const login = `${origin}/login`;
+  const reset = `${origin}/forgot-password`;
+  const text = `Hi ${name},\n\n${body}\n\nLog in: ${login}\nReset your password: ${reset}\n\n— Cloudless`;
+  const html = `<p>${escapeHtml(`Hi ${name},`)}</p><p>${escapeHtml(body)}</p><p><a href="${escapeHtml(login)}">Log in</a> · <a href="${escapeHtml(reset)}">Reset your password</a></p><p>— Cloudless</p>`;
+  return { to, subject, text, html };
+}
+
 function message(
   to: string,
   subject: string,

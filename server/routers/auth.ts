@@ -19,8 +19,9 @@ import {
   resetPasswordSchema,
   tokenSchema,
 } from "../auth/schemas";
-import { createSession, deleteSession, deleteUserSessions } from "../auth/sessions";
-import { type Context, protectedProcedure, publicProcedure, router } from "../trpc";
+import { deleteSession, deleteUserSessions } from "../auth/sessions";
+import { MailDeliveryError } from "../mail/mailer";
+import { type Context, publicProcedure, router, sessionProcedure } from "../trpc";
 
 const AUTH_ERROR_CODE: Record<AuthErrorCode, TRPCError["code"]> = {
   INVALID_CREDENTIALS: "UNAUTHORIZED",
@@ -46,6 +47,15 @@ async function edge<T>(work: () => Promise<T>): Promise<T> {
     if (error instanceof RateLimitError) {
       throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: error.message, cause: error });
     }
+    if (error instanceof MailDeliveryError) {
+      // Whatever was stored stays (an unverified account can ask for a new link later);
+      // the provider's reason is for the log, not the visitor.
+      throw new TRPCError({
+        code: "SERVICE_UNAVAILABLE",
+        message: "We could not send the email just now. Try again in a few minutes.",
+        cause: error,
+      });
+    }
     throw error;
   }
 }
@@ -57,7 +67,8 @@ function deps(ctx: Context) {
 const SAME_ANSWER = "If an account exists for that address, we have sent it an email.";
 
 export const authRouter = router({
-  me: publicProcedure.query(({ ctx }) => ctx.session?.user ?? null),
+  // The caller, signed in by session or API key (programs use it to learn their user id).
+  me: publicProcedure.query(({ ctx }) => ctx.session?.user ?? ctx.apiKeyUser ?? null),
 
   providers: publicProcedure.query(({ ctx }) => ({
     github: Boolean(ctx.services.config.oauth.github),
@@ -95,13 +106,7 @@ export const authRouter = router({
       await limiter.consume("login", ctx.ip, input.email);
       const user = await authenticate(ctx.services.db, input);
       await limiter.reset("login", input.email);
-      const { token } = await createSession(ctx.services.db, {
-        userId: user.id,
-        ttlDays: ctx.services.config.sessionTtlDays,
-        userAgent: ctx.userAgent,
-        ip: ctx.ip,
-      });
-      await ctx.setSessionCookie(token);
+      await ctx.signIn(user.id);
       return { user };
     }),
   ),
@@ -137,7 +142,7 @@ export const authRouter = router({
     }),
   ),
 
-  listSessions: protectedProcedure.query(async ({ ctx }) => {
+  listSessions: sessionProcedure.query(async ({ ctx }) => {
     const sessions = await ctx.services.db.session.findMany({
       where: { userId: ctx.user.id, expiresAt: { gt: new Date() } },
       select: {
@@ -153,7 +158,7 @@ export const authRouter = router({
     return sessions.map((s) => ({ ...s, current: s.id === ctx.session.id }));
   }),
 
-  revokeSession: protectedProcedure
+  revokeSession: sessionProcedure
     .input(z.object({ id: z.string().min(1).max(100) }))
     .mutation(async ({ ctx, input }) => {
       // Scoped to the caller's own sessions: another user's id simply matches nothing.
@@ -165,7 +170,7 @@ export const authRouter = router({
       return { ok: true as const };
     }),
 
-  revokeOtherSessions: protectedProcedure.mutation(async ({ ctx }) => {
+  revokeOtherSessions: sessionProcedure.mutation(async ({ ctx }) => {
     const count = await deleteUserSessions(ctx.services.db, ctx.user.id, {
       except: ctx.session.id,
     });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, startTestApp } from "../helpers/app";
+import { startTestApp, type TestApp } from "../helpers/app";
 
 describe("server", () => {
   let app: TestApp;

@@ -20,7 +20,11 @@ export default async function setup(project: TestProject) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cloudless-test-pg-"));
     fs.chmodSync(dir, 0o755);
     const port = 55000 + Math.floor(Math.random() * 5000);
-    const db = await startEmbeddedDatabase({ dir: path.join(dir, "data"), port, persistent: false });
+    const db = await startEmbeddedDatabase({
+      dir: path.join(dir, "data"),
+      port,
+      persistent: false,
+    });
     serverUrl = db.url;
     stop = async () => {
       await db.stop();
