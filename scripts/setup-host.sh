@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the host packages the test suite needs (Debian): chromium for the
-# browser tests. Idempotent; does nothing when everything is present.
+# browser tests, and a running Docker engine (scripts/setup-docker.sh).
+# Idempotent; does nothing when everything is present.
 set -euo pipefail
 
 missing=()
@@ -16,3 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+bash "$(dirname "$0")/setup-docker.sh"

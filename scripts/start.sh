@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 source scripts/lib/ensure-node-deps.sh
 
 echo "› Building the web app…"
-npx remix build >/dev/null
+npm run build --silent >/dev/null
 
 exec node --import tsx server/main.ts

@@ -1,11 +1,32 @@
+import { EventEmitter } from "node:events";
 import path from "node:path";
+import { DockerEngine } from "../runners/docker/engine";
+import { RunnerManager } from "../runners/manager";
+import type { Engine } from "../runners/types";
 import { createSessionCookie, type SessionCookie } from "./auth/cookie";
+import { createOAuthService, type OAuthService } from "./auth/oauth/service";
 import { AuthRateLimiter } from "./auth/rate-limit";
 import type { Config } from "./config/config";
-import { createDatabase, type Database } from "./db/client";
-import { startEmbeddedDatabase } from "./db/embedded";
-import { applyMigrations } from "./db/migrate";
+import type { Database } from "./db/client";
+import { openDatabase } from "./db/open";
+import { CodeCache } from "./functions/code-cache";
+import { FunctionDirectory } from "./invocations/function-directory";
+import { InvocationRecorder } from "./invocations/recorder";
+import { keepWarmMinimums } from "./invocations/warm-keeper";
 import { type Mailer, OutboxMailer, ResendMailer } from "./mail/mailer";
+import { CodeStore } from "./storage/code-store";
+import { startEmbeddedS3 } from "./storage/embedded-s3";
+
+/** Past-tense events about functions; the runner manager drains instances on them. */
+export interface FunctionEvents {
+  /** Code, settings or active version changed, or the function was deleted. */
+  changed: [functionId: string];
+}
+
+export interface ApiKeyEvents {
+  /** A key was revoked: caches of key → user must forget it. */
+  revoked: [prefix: string];
+}
 
 export type Log = (line: string) => void;
 
@@ -16,6 +37,16 @@ export interface Services {
   mailer: Mailer;
   rateLimiter: AuthRateLimiter;
   sessionCookie: SessionCookie;
+  /** GitHub / Google sign-in through remix-auth, for the configured providers. */
+  oauth: OAuthService;
+  /** Function code in S3 (configured, or the embedded S3-compatible server). */
+  codeStore: CodeStore;
+  functionEvents: EventEmitter<FunctionEvents>;
+  apiKeyEvents: EventEmitter<ApiKeyEvents>;
+  /** Warm pools and engines (Docker, Nanos) that run the functions. */
+  runners: RunnerManager;
+  functionDirectory: FunctionDirectory;
+  recorder: InvocationRecorder;
   log: Log;
   close(): Promise<void>;
 }
@@ -27,39 +58,89 @@ export interface Services {
 export async function startServices(config: Config, log: Log = console.log): Promise<Services> {
   const closers: Array<() => Promise<void>> = [];
   try {
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      const dir = path.join(config.dataDir, "postgres");
-      log(`Starting embedded PostgreSQL in ${dir} (port ${config.embeddedPgPort})`);
-      const embedded = await startEmbeddedDatabase({ dir, port: config.embeddedPgPort });
-      closers.push(embedded.stop);
-      databaseUrl = embedded.url;
-    }
-    const { applied } = await applyMigrations(databaseUrl);
-    if (applied.length > 0) log(`Applied migrations: ${applied.join(", ")}`);
-    const db = createDatabase(databaseUrl);
-    closers.push(() => db.$disconnect());
+    const database = await openDatabase(config, log);
+    closers.push(database.close);
+    const { db } = database;
 
     const mailer: Mailer = config.mail.resendApiKey
       ? new ResendMailer(config.mail.resendApiKey, config.mail.from, config.mail.resendBaseUrl)
       : new OutboxMailer(db, log);
 
-    return {
+    const codeStore = await startCodeStore(config, log, closers);
+
+    const functionEvents = new EventEmitter<FunctionEvents>();
+    const codeCache = new CodeCache(codeStore, path.join(config.dataDir, "code-cache"));
+    const runners = new RunnerManager(
+      config.runners,
+      createEngines(config),
+      (target) => codeCache.get(target.sha256, target.s3Key),
+      log,
+    );
+    functionEvents.on("changed", (functionId) => void runners.drainFunction(functionId));
+    const recorder = new InvocationRecorder(db, log);
+    // Closers run in reverse: calls in progress drain first, then their records are written.
+    closers.push(() => recorder.close());
+    await runners.start(log);
+    closers.push(() => runners.stop());
+
+    const sessionCookie = createSessionCookie({
+      secret: config.sessionSecret,
+      ttlDays: config.sessionTtlDays,
+    });
+
+    const services: Services = {
       config,
       db,
       mailer,
       rateLimiter: new AuthRateLimiter(config.rateLimit),
-      sessionCookie: createSessionCookie({
-        secret: config.sessionSecret,
-        ttlDays: config.sessionTtlDays,
-      }),
+      sessionCookie,
+      oauth: createOAuthService({ config, db, sessionCookie, log }),
+      codeStore,
+      functionEvents,
+      apiKeyEvents: new EventEmitter<ApiKeyEvents>(),
+      runners,
+      functionDirectory: new FunctionDirectory(db, functionEvents),
+      recorder,
       log,
       close: () => closeAll(closers),
     };
+    await keepWarmMinimums(services);
+    return services;
   } catch (error) {
     await closeAll(closers);
     throw error;
   }
+}
+
+function createEngines(config: Config): Engine[] {
+  const engines: Engine[] = [];
+  if (config.engines.includes("docker")) engines.push(new DockerEngine(config.runners));
+  return engines;
+}
+
+async function startCodeStore(
+  config: Config,
+  log: Log,
+  closers: Array<() => Promise<void>>,
+): Promise<CodeStore> {
+  let settings = config.s3 && { bucket: config.s3Bucket, ...config.s3 };
+  if (!settings) {
+    const dir = path.join(config.dataDir, "s3");
+    const embedded = await startEmbeddedS3({ dir, bucket: config.s3Bucket });
+    closers.push(embedded.stop);
+    log(`Embedded S3-compatible storage in ${dir}`);
+    settings = {
+      bucket: config.s3Bucket,
+      region: "us-east-1",
+      endpoint: embedded.endpoint,
+      accessKeyId: embedded.accessKeyId,
+      secretAccessKey: embedded.secretAccessKey,
+      forcePathStyle: true,
+    };
+  }
+  const store = new CodeStore(settings);
+  closers.push(async () => store.destroy());
+  return store;
 }
 
 async function closeAll(closers: Array<() => Promise<void>>) {

@@ -1,7 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { type Env, parseEnv } from "./env";
+import type { RunnerConfig } from "../../runners/config";
+import type { EngineName } from "../../runners/types";
+import { ConfigError, type Env, parseEnv } from "./env";
 
 export interface OAuthProviderConfig {
   clientId: string;
@@ -31,6 +34,19 @@ export interface Config {
     google?: OAuthProviderConfig & { userInfoUrl: string };
   };
   rateLimit: { perIp: number; perEmail: number; windowSeconds: number };
+  /** Configured S3, or undefined for the embedded server. */
+  s3?: {
+    endpoint?: string;
+    region: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    forcePathStyle: boolean;
+  };
+  s3Bucket: string;
+  functions: { maxCodeBytes: number; pythonBin: string; nodeBin: string };
+  engines: EngineName[];
+  runners: RunnerConfig;
+  invocations: { maxBodyBytes: number };
 }
 
 /** Reads and validates the environment once; generates the session secret when none is set. */
@@ -81,7 +97,68 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       perEmail: env.AUTH_RATE_LIMIT_PER_EMAIL,
       windowSeconds: env.AUTH_RATE_LIMIT_WINDOW_SECONDS,
     },
+    s3:
+      env.S3_ENDPOINT || env.AWS_ACCESS_KEY_ID
+        ? {
+            endpoint: env.S3_ENDPOINT,
+            region: env.S3_REGION ?? env.AWS_REGION ?? "us-east-1",
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            forcePathStyle: env.S3_FORCE_PATH_STYLE
+              ? env.S3_FORCE_PATH_STYLE === "1" || env.S3_FORCE_PATH_STYLE === "true"
+              : Boolean(env.S3_ENDPOINT),
+          }
+        : undefined,
+    s3Bucket: env.S3_BUCKET,
+    functions: {
+      maxCodeBytes: env.MAX_CODE_BYTES,
+      pythonBin: env.PYTHON_BIN,
+      nodeBin: env.NODE_BIN ?? process.execPath,
+    },
+    engines: parseEngines(env.ENGINES),
+    runners: {
+      dataDir,
+      // Several installations may share one Docker engine: each reaps only its own.
+      ownerId: createHash("sha256")
+        .update(`${os.hostname()}:${dataDir}`)
+        .digest("hex")
+        .slice(0, 16),
+      interpreters: { python: env.PYTHON_BIN, node: env.NODE_BIN ?? process.execPath },
+      customImages: { python: env.RUNTIME_IMAGE_PYTHON, node: env.RUNTIME_IMAGE_NODE },
+      docker: {
+        host: env.DOCKER_HOST,
+        cpus: env.DOCKER_CPUS,
+        pidsLimit: env.DOCKER_PIDS_LIMIT,
+        tmpMb: env.DOCKER_TMP_MB,
+      },
+      pools: {
+        genericPerRuntime: env.POOL_GENERIC_PER_RUNTIME,
+        genericMemoryMb: env.POOL_GENERIC_MEMORY_MB,
+        idleTtlMs: env.POOL_IDLE_TTL_SECONDS * 1000,
+        acquireTimeoutMs: env.POOL_QUEUE_TIMEOUT_MS,
+        maxInstances: env.HOST_MAX_INSTANCES,
+        maxMemoryMb: env.HOST_MAX_MEMORY_MB ?? Math.floor((os.totalmem() / 1024 / 1024) * 0.75),
+      },
+      outputLimitBytes: env.OUTPUT_LIMIT_BYTES,
+      bootTimeoutMs: env.BOOT_TIMEOUT_MS,
+    },
+    invocations: { maxBodyBytes: env.INVOKE_MAX_BODY_BYTES },
   };
+}
+
+function parseEngines(value: string): EngineName[] {
+  const names = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (name !== "docker" && name !== "nanos") {
+      throw new ConfigError(
+        `Invalid configuration:\n  ENGINES: unknown engine "${name}" (use docker, nanos)`,
+      );
+    }
+  }
+  return names as EngineName[];
 }
 
 /** A secret kept in a 0600 file so sessions survive restarts without configuration. */
@@ -95,5 +172,7 @@ function readOrCreateSecret(file: string): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const secret = randomBytes(32).toString("base64url");
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created; a replaced file keeps its old mode.
+  fs.chmodSync(file, 0o600);
   return secret;
 }

@@ -23,7 +23,10 @@ export const envSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default("0.0.0.0"),
     /** Public base URL used in emailed links and OAuth callbacks. */
-    BASE_URL: optionalString.pipe(z.url().optional()),
+    BASE_URL: optionalString.pipe(
+      // It becomes the origin of emailed links and the trusted Origin for CSRF checks.
+      z.url({ protocol: /^https?$/, error: "Use an http:// or https:// URL" }).optional(),
+    ),
     /** Folder for embedded services and generated secrets. */
     DATA_DIR: z.string().default(".data"),
 
@@ -51,6 +54,58 @@ export const envSchema = z
     GOOGLE_TOKEN_URL: z.url().default("https://oauth2.googleapis.com/token"),
     GOOGLE_USERINFO_URL: z.url().default("https://openidconnect.googleapis.com/v1/userinfo"),
 
+    /** Object storage for function code; unset = embedded S3-compatible server in DATA_DIR/s3. */
+    S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+    S3_BUCKET: z.string().trim().min(3).max(63).default("cloudless-code"),
+    S3_REGION: optionalString,
+    AWS_REGION: optionalString,
+    AWS_ACCESS_KEY_ID: optionalString,
+    AWS_SECRET_ACCESS_KEY: optionalString,
+    /** Path-style URLs (bucket in the path), as most S3-compatible servers want. */
+    S3_FORCE_PATH_STYLE: z.enum(["1", "0", "true", "false"]).optional(),
+
+    /** Largest accepted function source file, in bytes. */
+    MAX_CODE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(50 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** Interpreters used for upload syntax checks (and, later, runtime images). */
+    PYTHON_BIN: z.string().default("/usr/bin/python3"),
+    NODE_BIN: z.string().optional(),
+
+    /** Engines to run, comma-separated (docker, nanos); empty disables invocation. */
+    ENGINES: z.string().default("docker,nanos"),
+    DOCKER_HOST: optionalString,
+    DOCKER_CPUS: z.coerce.number().min(0.1).max(64).default(1),
+    DOCKER_PIDS_LIMIT: z.coerce.number().int().min(8).max(100_000).default(64),
+    DOCKER_TMP_MB: z.coerce.number().int().min(1).max(4096).default(64),
+    /** An image of your own per runtime (it must contain python3 / node). */
+    RUNTIME_IMAGE_PYTHON: optionalString,
+    RUNTIME_IMAGE_NODE: optionalString,
+    POOL_GENERIC_PER_RUNTIME: z.coerce.number().int().min(0).max(64).default(2),
+    POOL_GENERIC_MEMORY_MB: z.coerce.number().int().min(64).max(2048).default(128),
+    POOL_IDLE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    /** How long a call over the function's concurrency waits before 429. */
+    POOL_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+    HOST_MAX_INSTANCES: z.coerce.number().int().min(1).max(10_000).default(64),
+    /** Memory all instances may use together; default: three quarters of the host. */
+    HOST_MAX_MEMORY_MB: z.coerce.number().int().min(64).optional(),
+    OUTPUT_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    BOOT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+    INVOKE_MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+
     /** Requests per window for login, register, resend and reset (per IP and per email). */
     AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(20),
     AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(5),
@@ -62,6 +117,17 @@ export const envSchema = z
         code: "custom",
         path: ["SESSION_SECRET"],
         message: "SESSION_SECRET (32+ characters) is required when NODE_ENV=production",
+      });
+    }
+    // Without it, emailed links are built from the request's Host header, which
+    // anyone can set: a forged Host would mail a victim a reset link to the
+    // attacker's site (password-reset poisoning).
+    if (env.NODE_ENV === "production" && !env.BASE_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BASE_URL"],
+        message:
+          "BASE_URL (the public URL, e.g. https://cloudless.example.com) is required when NODE_ENV=production",
       });
     }
     for (const p of ["GITHUB", "GOOGLE"] as const) {

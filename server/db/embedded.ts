@@ -56,7 +56,12 @@ export async function startEmbeddedDatabase(
     await pg.initialise();
   }
   if (isRoot) await assertPostgresCanReach(dir);
-  await removeStalePid(dir);
+  if (await isClusterRunning(dir)) {
+    // Another Cloudless process (a running `npm start`, or the CLI beside it) owns
+    // the cluster: share it rather than fail on the lock file.
+    log(`Embedded PostgreSQL in ${dir} is already running; connecting to it`);
+    return { url: urlFor(options.port), stop: async () => {} };
+  }
   try {
     await pg.start();
   } catch (error) {
@@ -72,10 +77,11 @@ export async function startEmbeddedDatabase(
   } finally {
     await admin.end();
   }
-  return {
-    url: `postgresql://postgres:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`,
-    stop: () => pg.stop(),
-  };
+  return { url: urlFor(options.port), stop: () => pg.stop() };
+}
+
+function urlFor(port: number) {
+  return `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 }
 
 /** Postgres runs as user `postgres`: every folder above the cluster must be traversable by it. */
@@ -90,16 +96,23 @@ async function assertPostgresCanReach(dir: string): Promise<void> {
   }
 }
 
-/** A crashed server leaves postmaster.pid behind; remove it when its process is gone. */
-async function removeStalePid(dir: string): Promise<void> {
+/**
+ * True when postmaster.pid names a live process. A crashed server leaves the
+ * file behind; it is removed then, so the next start does not refuse.
+ */
+async function isClusterRunning(dir: string): Promise<boolean> {
   const pidFile = path.join(dir, "postmaster.pid");
   const content = await fs.readFile(pidFile, "utf8").catch(() => undefined);
-  if (!content) return;
+  if (!content) return false;
   const pid = Number(content.split("\n")[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    await fs.rm(pidFile, { force: true });
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      // gone: stale file
+    }
   }
+  await fs.rm(pidFile, { force: true });
+  return false;
 }

@@ -4,11 +4,13 @@ import path from "node:path";
 import { createRequestHandler } from "@remix-run/express";
 import type { AppLoadContext, ServerBuild } from "@remix-run/node";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import express from "express";
-import { appRouter } from "../root";
+import { appRouter, createCaller } from "../root";
 import type { Services } from "../services";
 import { createContext } from "../trpc";
 import { isCrossOriginRequest } from "./cross-origin";
+import { createInvokeHandler, INVOKE_PREFIX } from "./invoke";
 
 const TRPC_PREFIX = "/api/trpc/";
 /** Browser form posts and tRPC bodies; function code uploads stay far below this. */
@@ -22,9 +24,20 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
   const { config } = services;
   const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
   const remix = createRemixApp(services, build);
+  const invoke = createInvokeHandler(services);
 
   return http.createServer((req, res) => {
     const url = req.url ?? "/";
+    // The hot path first; it applies its own body limit and, for cookie-authenticated
+    // calls only, the cross-origin check (public functions may be called from any site).
+    if (url.startsWith(INVOKE_PREFIX)) {
+      invoke(req, res).catch((error) => {
+        services.log(`[invoke] ${(error as Error).stack ?? error}`);
+        if (!res.headersSent) sendJson(res, 500, { error: "The call failed inside Cloudless" });
+        else res.destroy();
+      });
+      return;
+    }
     if (isCrossOriginRequest(req.method ?? "GET", req.headers, trustedOrigins)) {
       return sendJson(res, 403, {
         error: "Cross-origin request refused (CSRF protection). Submit the form from this site.",
@@ -47,14 +60,18 @@ function handleTrpc(services: Services, req: IncomingMessage, res: ServerRespons
     path: decodeURIComponent(pathname),
     router: appRouter,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: async ({ req, res }) => {
-      const resHeaders = new Headers();
-      const ctx = await createContext(services, requestInfo(services, req), resHeaders);
-      // Forward Set-Cookie from procedures (login over HTTP from a browser client).
-      const cookies = resHeaders.getSetCookie();
-      if (cookies.length > 0) res.setHeader("Set-Cookie", cookies);
-      return ctx;
+    onError({ error, path }) {
+      // Clients see only a generic message for these (server/trpc.ts); keep the cause here.
+      if (getHTTPStatusCodeFromError(error) >= 500) {
+        services.log(
+          `tRPC ${path ?? "?"} failed: ${error.cause?.stack ?? error.stack ?? error.message}`,
+        );
+      }
     },
+    createContext: ({ req }) => createContext(services, requestInfo(services, req), new Headers()),
+    // Set-Cookie from procedures (login, logout, reset). This runs after they
+    // have, unlike createContext, where the headers would still be empty.
+    responseMeta: ({ ctx }) => ({ headers: ctx?.resHeaders }),
   });
 }
 
@@ -99,6 +116,7 @@ function createRemixApp(services: Services, build: ServerBuild) {
       getLoadContext: (req): AppLoadContext => ({
         services,
         clientIp: clientIp(services, req),
+        api: { createContext, createCaller },
       }),
     }),
   );

@@ -24,6 +24,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cloudless-test-data-"));
   const config = loadConfig({
     NODE_ENV: "test",
+    // No engines unless a test asks (ENGINES: "docker"): most tests do not run functions.
+    ENGINES: "",
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     PORT: "0",
@@ -31,9 +33,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...env,
   });
   const services = await startServices(config, () => {});
-  const build = (await import(
-    pathToFileURL(path.resolve("build/index.js")).href
-  )) as ServerBuild;
+  const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as ServerBuild;
   const server = createHttpServer(services, build);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -56,6 +56,8 @@ export async function startTestServices(env: Record<string, string> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cloudless-test-data-"));
   const config = loadConfig({
     NODE_ENV: "test",
+    // No engines unless a test asks (ENGINES: "docker"): most tests do not run functions.
+    ENGINES: "",
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     ...env,

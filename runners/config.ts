@@ -1,0 +1,35 @@
+import type { RuntimeName } from "./types";
+
+/** Everything the runners need, passed in (runner code never reads process.env). */
+export interface RunnerConfig {
+  /** Per-instance folders (agent sockets) and caches live under here. */
+  dataDir: string;
+  /** Identifies this installation's instances among others on the same engine. */
+  ownerId: string;
+  interpreters: Record<RuntimeName, string>;
+  /** Runtimes a user pointed at an image of their own (it must contain the interpreter). */
+  customImages: Partial<Record<RuntimeName, string>>;
+  docker: {
+    /** DOCKER_HOST-style address; unset = the local socket. */
+    host?: string;
+    cpus: number;
+    pidsLimit: number;
+    tmpMb: number;
+  };
+  pools: {
+    /** Generic prewarmed instances kept per engine and runtime. */
+    genericPerRuntime: number;
+    /** Memory a generic instance starts with, until specialized. */
+    genericMemoryMb: number;
+    /** Idle specialized instances are removed after this long. */
+    idleTtlMs: number;
+    /** How long a call waits for a free instance before answering 429. */
+    acquireTimeoutMs: number;
+    /** Host-wide budget: instances and memory across engines. */
+    maxInstances: number;
+    maxMemoryMb: number;
+  };
+  /** stdout and stderr cap per call, each. */
+  outputLimitBytes: number;
+  bootTimeoutMs: number;
+}

@@ -1,0 +1,183 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import Docker from "dockerode";
+import type { RunnerConfig } from "../config";
+import { AGENT_GUEST_PATH } from "../images/runtime-files";
+import { transition } from "../instance-state";
+import { LABELS } from "../labels";
+import {
+  type Engine,
+  type EngineStatus,
+  EngineUnavailableError,
+  type InstanceSpec,
+  RUNTIMES,
+  type RuntimeName,
+} from "../types";
+import { DockerImageBuilder } from "./image-builder";
+import { DockerInstance } from "./instance";
+
+const MiB = 1024 * 1024;
+const GUEST_DIR = "/run/cloudless";
+
+/**
+ * Functions in Docker containers (dockerode against the local engine or
+ * DOCKER_HOST). Each container: the runtime image, the agent on a unix socket
+ * in a bind-mounted host folder, no network unless asked, read-only root with
+ * a small /tmp, a non-root user, no capabilities, no-new-privileges, and
+ * memory, CPU and pids limits.
+ */
+export class DockerEngine implements Engine {
+  readonly name = "docker" as const;
+  private readonly docker: Docker;
+  private state: EngineStatus = { available: false, reason: "Docker engine not started yet" };
+  private images = new Map<RuntimeName, { tag: string; interpreter: string }>();
+  private readonly instancesDir: string;
+
+  constructor(private readonly config: RunnerConfig) {
+    this.docker = config.docker.host
+      ? new Docker(dockerHostOptions(config.docker.host))
+      : new Docker();
+    this.instancesDir = path.join(config.dataDir, "instances", "docker");
+  }
+
+  status(): EngineStatus {
+    return this.state;
+  }
+
+  async start(progress: (line: string) => void = () => {}) {
+    try {
+      await this.docker.ping();
+    } catch (error) {
+      const where = this.config.docker.host ?? "/var/run/docker.sock";
+      this.state = {
+        available: false,
+        reason: `Cannot reach the Docker engine at ${where} (${(error as Error).message}). Install and start it (scripts/setup-docker.sh) or set DOCKER_HOST.`,
+      };
+      return;
+    }
+    await this.removeLeftovers(progress);
+    try {
+      const builder = new DockerImageBuilder(this.docker, this.config.interpreters);
+      for (const runtime of RUNTIMES) {
+        const custom = this.config.customImages[runtime];
+        if (custom) {
+          this.images.set(runtime, {
+            tag: custom,
+            interpreter: runtime === "python" ? "python3" : "node",
+          });
+          continue;
+        }
+        const image = await builder.ensure(runtime, progress);
+        this.images.set(runtime, { tag: image.tag, interpreter: image.interpreter });
+      }
+      const version = (await this.docker.version()).Version;
+      this.state = { available: true, detail: `Docker ${version}` };
+    } catch (error) {
+      this.state = {
+        available: false,
+        reason: `Could not build the runtime images: ${(error as Error).message}`,
+      };
+    }
+  }
+
+  /** Containers and folders that a previous process of this installation left behind. */
+  private async removeLeftovers(progress: (line: string) => void) {
+    const leftovers = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.managed}=true`, `${LABELS.owner}=${this.config.ownerId}`] },
+    });
+    if (leftovers.length > 0)
+      progress(`Removing ${leftovers.length} container(s) left by a previous run`);
+    await Promise.all(
+      leftovers.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => {}),
+      ),
+    );
+    await fs.rm(this.instancesDir, { recursive: true, force: true });
+  }
+
+  async launch(spec: InstanceSpec): Promise<DockerInstance> {
+    const image = this.images.get(spec.runtime);
+    if (!this.state.available || !image) {
+      throw new EngineUnavailableError(
+        this.state.available ? `No ${spec.runtime} image` : this.state.reason,
+      );
+    }
+    const started = performance.now();
+    const id = randomBytes(6).toString("hex");
+    const dir = path.join(this.instancesDir, id);
+    await fs.mkdir(dir, { recursive: true });
+    // The agent runs as nobody and creates its socket here.
+    await fs.chmod(dir, 0o777);
+    const container = await this.docker.createContainer({
+      name: `cloudless-${this.config.ownerId.slice(0, 8)}-${id}`,
+      Image: image.tag,
+      Cmd: [
+        image.interpreter,
+        AGENT_GUEST_PATH[spec.runtime],
+        "--socket",
+        `${GUEST_DIR}/agent.sock`,
+      ],
+      User: "65534:65534",
+      WorkingDir: "/tmp",
+      Labels: {
+        [LABELS.managed]: "true",
+        [LABELS.owner]: this.config.ownerId,
+        [LABELS.instanceId]: id,
+        [LABELS.runtime]: spec.runtime,
+      },
+      HostConfig: {
+        Binds: [`${dir}:${GUEST_DIR}`],
+        Memory: spec.memoryMb * MiB,
+        // Swap limit equal to the memory limit: no swap, so exhaustion is an OOM kill, not a crawl.
+        MemorySwap: spec.memoryMb * MiB,
+        NanoCpus: Math.round(this.config.docker.cpus * 1e9),
+        PidsLimit: this.config.docker.pidsLimit,
+        ReadonlyRootfs: true,
+        Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${this.config.docker.tmpMb}m,mode=1777` },
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        NetworkMode: spec.network ? "bridge" : "none",
+        LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
+      },
+    });
+    const instance = new DockerInstance(
+      id,
+      spec.runtime,
+      spec.memoryMb,
+      spec.network,
+      container,
+      dir,
+      path.join(dir, "agent.sock"),
+    );
+    try {
+      await container.start();
+      await instance.agent.waitReady(this.config.bootTimeoutMs, async () => {
+        const info = await container.inspect().catch(() => null);
+        return Boolean(info?.State.Running);
+      });
+      instance.state = transition(instance.state, "booted");
+      instance.bootMs = performance.now() - started;
+      return instance;
+    } catch (error) {
+      const diagnosis = await instance.diagnose();
+      await instance.destroy();
+      const log = diagnosis.log ? `\n${diagnosis.log}` : "";
+      throw new Error(`Container failed to start: ${(error as Error).message}${log}`);
+    }
+  }
+
+  async stop() {
+    // Instances are destroyed by the manager; nothing engine-wide to release.
+  }
+}
+
+function dockerHostOptions(host: string): Docker.DockerOptions {
+  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
+  const url = new URL(host.replace(/^tcp:/, "http:"));
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
+}

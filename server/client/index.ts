@@ -1,0 +1,115 @@
+import { createTRPCClient, httpLink } from "@trpc/client";
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "../root";
+
+export type { AppRouter };
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+export interface CloudlessClientOptions {
+  /** The server, e.g. http://localhost:3000. */
+  url: string;
+  /** An API key from Settings (or `cloudless apikey create`). */
+  apiKey: string;
+  /** A fetch to use instead of the global one (tests, proxies). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The typed client of the Cloudless API: every procedure of the app router,
+ * with its input and output types, authenticated by an API key.
+ *
+ *   const cloudless = createCloudlessClient({ url, apiKey });
+ *   const fns = await cloudless.functions.list.query();
+ */
+export function createCloudlessClient(options: CloudlessClientOptions) {
+  const base = options.url.replace(/\/+$/, "");
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${base}/api/trpc`,
+        headers: { authorization: `Bearer ${options.apiKey}` },
+        fetch: options.fetch,
+      }),
+    ],
+  });
+}
+
+export type CloudlessClient = ReturnType<typeof createCloudlessClient>;
+
+/** Reads a file's bytes as the base64 the upload procedures take. */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64");
+}
+
+/** What the invocation route answers (DESIGN.md, "Invocation contract"). */
+export interface InvocationResponse {
+  status: number;
+  stdout: string;
+  stderr: string;
+  result: unknown;
+  timeout: boolean;
+  durationMs: number;
+  error: string | null;
+  truncated: { stdout: boolean; stderr: boolean };
+  invocationId: string;
+  engine: "docker" | "nanos";
+  version: number;
+  start: "cold" | "prewarm" | "warm";
+  timings: { queueMs: number; startMs: number; execMs: number; totalMs: number };
+}
+
+export class InvocationError extends Error {
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Calls a function through `/api/function/{userId}/{handler}/{engine}`: GET
+ * with `args` as query values (script style), or POST with `event` as the JSON
+ * body (handler style). Resolves for every call that ran (check `status`);
+ * rejects with InvocationError for refusals (401/403/404/413/429/503/504 …).
+ */
+export async function invokeFunction(
+  options: CloudlessClientOptions,
+  request: {
+    userId: string;
+    /** The handler (`calc.calculator`) or the function's name. */
+    handler: string;
+    engine?: "docker" | "nanos";
+    args?: Array<string | number>;
+    event?: unknown;
+  },
+): Promise<InvocationResponse> {
+  const base = options.url.replace(/\/+$/, "");
+  const path = [request.userId, request.handler, request.engine ?? "docker"]
+    .map(encodeURIComponent)
+    .join("/");
+  const query = new URLSearchParams();
+  for (const [i, value] of (request.args ?? []).entries()) query.append(`arg${i}`, String(value));
+  const url = `${base}/api/function/${path}${query.size > 0 ? `?${query}` : ""}`;
+  const response = await (options.fetch ?? fetch)(url, {
+    method: request.event === undefined ? "GET" : "POST",
+    headers: {
+      authorization: `Bearer ${options.apiKey}`,
+      ...(request.event === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: request.event === undefined ? undefined : JSON.stringify(request.event),
+  });
+  const body = (await response.json().catch(() => null)) as
+    | (InvocationResponse & { error?: string; reason?: string })
+    | null;
+  if (response.status === 200 || (response.status === 504 && body?.timeout))
+    return body as InvocationResponse;
+  const reason = body?.reason ? `: ${body.reason}` : "";
+  throw new InvocationError(
+    response.status,
+    `${body?.error ?? response.statusText}${reason}`,
+    body,
+  );
+}

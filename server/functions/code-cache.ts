@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import type { CodeStore } from "../storage/code-store";
+
+/**
+ * Function code on the host, by content hash: memory first, then a folder
+ * under DATA_DIR, then S3 (verified against the hash). A prewarmed or cold
+ * start never waits on S3 once a version has been seen.
+ */
+export class CodeCache {
+  private readonly memory = new Map<string, string>();
+  private memoryBytes = 0;
+
+  constructor(
+    private readonly store: CodeStore,
+    private readonly dir: string,
+    private readonly maxMemoryBytes = 64 * 1024 * 1024,
+  ) {}
+
+  async get(sha256: string, s3Key: string): Promise<string> {
+    const hit = this.memory.get(sha256);
+    if (hit !== undefined) {
+      // Map order is insertion order: re-insert to mark as recently used.
+      this.memory.delete(sha256);
+      this.memory.set(sha256, hit);
+      return hit;
+    }
+    const file = path.join(this.dir, sha256);
+    let bytes: Uint8Array | undefined = await fs.readFile(file).catch(() => undefined);
+    if (!bytes || hashOf(bytes) !== sha256) {
+      bytes = await this.store.get(s3Key);
+      if (hashOf(bytes) !== sha256) {
+        throw new Error(`Stored code for ${s3Key} does not match its sha256`);
+      }
+      await fs.mkdir(this.dir, { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      await fs.writeFile(temp, bytes);
+      await fs.rename(temp, file);
+    }
+    const text = new TextDecoder().decode(bytes);
+    this.remember(sha256, text);
+    return text;
+  }
+
+  private remember(sha256: string, text: string) {
+    this.memory.set(sha256, text);
+    this.memoryBytes += text.length;
+    for (const [key, value] of this.memory) {
+      if (this.memoryBytes <= this.maxMemoryBytes) break;
+      this.memory.delete(key);
+      this.memoryBytes -= value.length;
+    }
+  }
+}
+
+function hashOf(bytes: Uint8Array) {
+  return createHash("sha256").update(bytes).digest("hex");
+}

@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  CapacityError,
+  ConcurrencyLimitError,
+  EngineUnavailableError,
+  type InvokeOutcome,
+} from "../../runners/manager";
+import type { EngineName } from "../../runners/types";
+import { findApiKeyUser } from "../auth/api-keys";
+import { findSession } from "../auth/sessions";
+import type { Services } from "../services";
+import { isCrossOriginRequest } from "./cross-origin";
+
+export const INVOKE_PREFIX = "/api/function/";
+const ENGINES = new Set<EngineName>(["docker", "nanos"]);
+// API key → user id, briefly: a warm call should not wait on the database for auth.
+const API_KEY_CACHE_MS = 10_000;
+
+/**
+ * The hot path: `/api/function/{userId}/{handler}/{engine}` (GET with query
+ * values, or POST with a JSON body), answered on raw node:http with no work
+ * the call does not need: a cached function lookup, auth only for private
+ * functions, one round trip to a warm instance, and a queued record.
+ */
+export function createInvokeHandler(services: Services) {
+  const { runners, functionDirectory, recorder, config } = services;
+  const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
+  const keyCache = new Map<string, { userId: string | null; until: number }>();
+  services.apiKeyEvents.on("revoked", () => keyCache.clear());
+
+  async function authenticate(
+    req: IncomingMessage,
+  ): Promise<{ userId: string | null; viaCookie: boolean; error?: string }> {
+    const header = req.headers.authorization;
+    if (header) {
+      const [scheme, key] = header.split(" ", 2);
+      if (scheme?.toLowerCase() !== "bearer" || !key) {
+        return { userId: null, viaCookie: false, error: "Use Authorization: Bearer <API key>" };
+      }
+      const cached = keyCache.get(key);
+      if (cached && cached.until > Date.now()) {
+        return cached.userId
+          ? { userId: cached.userId, viaCookie: false }
+          : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
+      }
+      const user = await findApiKeyUser(services.db, key);
+      keyCache.set(key, { userId: user?.id ?? null, until: Date.now() + API_KEY_CACHE_MS });
+      if (keyCache.size > 10_000) keyCache.clear();
+      return user
+        ? { userId: user.id, viaCookie: false }
+        : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
+    }
+    const token = await services.sessionCookie.parse(req.headers.cookie ?? null);
+    if (typeof token !== "string") return { userId: null, viaCookie: false };
+    const session = await findSession(services.db, token);
+    return { userId: session?.user.id ?? null, viaCookie: Boolean(session) };
+  }
+
+  return async function handleInvoke(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "http://local");
+    const parts = url.pathname.slice(INVOKE_PREFIX.length).split("/");
+    if (parts.length !== 3 || parts.some((p) => p === "")) {
+      return send(res, 404, { error: "Use /api/function/{userId}/{handler}/{engine}" });
+    }
+    const [userId, ref, engineName] = parts.map((p) => decodeURIComponent(p)) as [
+      string,
+      string,
+      string,
+    ];
+    if (req.method !== "GET" && req.method !== "POST") {
+      res.setHeader("Allow", "GET, POST");
+      return send(res, 405, { error: "Use GET or POST" });
+    }
+    if (!ENGINES.has(engineName as EngineName)) {
+      return send(res, 404, { error: `Unknown engine "${engineName}": use docker or nanos` });
+    }
+    const engine = engineName as EngineName;
+    const fn = await functionDirectory.find(userId, ref);
+    if (!fn) return send(res, 404, { error: `No function ${ref} for user ${userId}` });
+
+    if (!fn.isPublic) {
+      const auth = await authenticate(req);
+      if (auth.error) return send(res, 401, { error: auth.error });
+      if (!auth.userId) {
+        return send(res, 401, {
+          error: "This function is private: sign in or send Authorization: Bearer <API key>",
+        });
+      }
+      if (auth.userId !== fn.target.userId) {
+        return send(res, 403, { error: "This function belongs to another user" });
+      }
+      // A cookie is ambient: a state-changing call with it must come from this site.
+      if (auth.viaCookie && isCrossOriginRequest(req.method, req.headers, trustedOrigins)) {
+        return send(res, 403, { error: "Cross-origin request refused (CSRF protection)" });
+      }
+    }
+
+    const args = [...url.searchParams.values()];
+    let event: unknown = Object.fromEntries(url.searchParams);
+    if (req.method === "POST") {
+      const body = await readBody(req, config.invocations.maxBodyBytes);
+      if (body === "too-large") {
+        return send(res, 413, {
+          error: `Request body over ${config.invocations.maxBodyBytes} bytes`,
+        });
+      }
+      if (body.length > 0) {
+        try {
+          event = JSON.parse(body.toString("utf8"));
+        } catch {
+          return send(res, 400, { error: "The body is not valid JSON" });
+        }
+        // Script-style functions take argv: a JSON array body supplies it.
+        if (Array.isArray(event))
+          args.push(...event.map((v) => (typeof v === "string" ? v : JSON.stringify(v))));
+      }
+    }
+
+    const invocationId = randomUUID();
+    let outcome: InvokeOutcome;
+    try {
+      outcome = await runners.invoke(engine, fn.target, { invocationId, args, event });
+    } catch (error) {
+      if (error instanceof ConcurrencyLimitError) {
+        return send(res, 429, {
+          error: `Over this function's concurrency (${fn.target.maxConcurrency}): ${error.message}`,
+        });
+      }
+      if (error instanceof EngineUnavailableError || error instanceof CapacityError) {
+        return send(res, 503, {
+          error: `The ${engine} engine is unavailable`,
+          reason: error.message,
+        });
+      }
+      services.log(
+        `[invoke ${invocationId}] function ${fn.target.functionId}: ${(error as Error).stack ?? error}`,
+      );
+      return send(res, 500, { error: "The call failed inside Cloudless", invocationId });
+    }
+
+    recorder.record({
+      id: invocationId,
+      functionId: fn.target.functionId,
+      userId: fn.target.userId,
+      versionNumber: fn.target.versionNumber,
+      engine,
+      start: outcome.start,
+      status: outcome.status,
+      timeout: outcome.timeout,
+      error: outcome.error,
+      durationMs: outcome.durationMs,
+      ...outcome.timings,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+    });
+    send(res, outcome.timeout ? 504 : 200, {
+      status: outcome.status,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      result: outcome.result,
+      timeout: outcome.timeout,
+      durationMs: outcome.durationMs,
+      error: outcome.error,
+      truncated: outcome.truncated,
+      invocationId,
+      engine,
+      version: fn.target.versionNumber,
+      start: outcome.start,
+      timings: outcome.timings,
+    });
+  };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > limit) {
+      req.resume();
+      return resolve("too-large");
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop keeping it; let the rest drain so the 413 reaches the client.
+        req.removeAllListeners("data");
+        req.resume();
+        resolve("too-large");
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(payload),
+    "cache-control": "no-store",
+  });
+  res.end(payload);
+}
