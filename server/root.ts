@@ -1,12 +1,14 @@
 import { apiKeysRouter } from "./routers/api-keys";
 import { authRouter } from "./routers/auth";
 import { functionsRouter } from "./routers/functions";
+import { invocationsRouter } from "./routers/invocations";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
   auth: authRouter,
   functions: functionsRouter,
   apiKeys: apiKeysRouter,
+  invocations: invocationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -11,6 +11,7 @@ import type { Database } from "./db/client";
 import { openDatabase } from "./db/open";
 import { CodeCache } from "./functions/code-cache";
 import { FunctionDirectory } from "./invocations/function-directory";
+import { InvocationMetrics } from "./invocations/metrics";
 import { InvocationRecorder } from "./invocations/recorder";
 import { keepWarmMinimums } from "./invocations/warm-keeper";
 import { type Mailer, OutboxMailer, ResendMailer } from "./mail/mailer";
@@ -47,6 +48,7 @@ export interface Services {
   runners: RunnerManager;
   functionDirectory: FunctionDirectory;
   recorder: InvocationRecorder;
+  metrics: InvocationMetrics;
   log: Log;
   close(): Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function startServices(config: Config, log: Log = console.log): Pro
       runners,
       functionDirectory: new FunctionDirectory(db, functionEvents),
       recorder,
+      metrics: new InvocationMetrics(runners),
       log,
       close: () => closeAll(closers),
     };

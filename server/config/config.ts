@@ -47,6 +47,7 @@ export interface Config {
   engines: EngineName[];
   runners: RunnerConfig;
   invocations: { maxBodyBytes: number };
+  metricsToken?: string;
 }
 
 /** Reads and validates the environment once; generates the session secret when none is set. */
@@ -143,6 +144,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       bootTimeoutMs: env.BOOT_TIMEOUT_MS,
     },
     invocations: { maxBodyBytes: env.INVOKE_MAX_BODY_BYTES },
+    metricsToken: env.METRICS_TOKEN,
   };
 }
 

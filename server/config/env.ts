@@ -106,6 +106,9 @@ export const envSchema = z
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
 
+    /** Bearer token for GET /metrics (Prometheus); unset = the endpoint is off. */
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "METRICS_TOKEN needs 16+ characters").optional()),
+
     /** Requests per window for login, register, resend and reset (per IP and per email). */
     AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(20),
     AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(5),

@@ -139,6 +139,7 @@ export function createInvokeHandler(services: Services) {
       return send(res, 500, { error: "The call failed inside Cloudless", invocationId });
     }
 
+    services.metrics.observe(engine, outcome.start, outcome.status, outcome.timings.totalMs);
     recorder.record({
       id: invocationId,
       functionId: fn.target.functionId,

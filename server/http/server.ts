@@ -1,4 +1,5 @@
 import "./load-context";
+import { timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
 import { createRequestHandler } from "@remix-run/express";
@@ -38,6 +39,13 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
       });
       return;
     }
+    if (url === "/metrics" || url.startsWith("/metrics?")) {
+      serveMetrics(services, req, res).catch((error) => {
+        services.log(`[metrics] ${(error as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: "Could not collect metrics" });
+      });
+      return;
+    }
     if (isCrossOriginRequest(req.method ?? "GET", req.headers, trustedOrigins)) {
       return sendJson(res, 403, {
         error: "Cross-origin request refused (CSRF protection). Submit the form from this site.",
@@ -50,6 +58,29 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
     if (url.startsWith(TRPC_PREFIX)) return handleTrpc(services, req, res);
     remix(req, res);
   });
+}
+
+/** Prometheus text format, for a scraper holding METRICS_TOKEN. */
+async function serveMetrics(services: Services, req: IncomingMessage, res: ServerResponse) {
+  const token = services.config.metricsToken;
+  if (!token) {
+    return sendJson(res, 404, { error: "Metrics are off: set METRICS_TOKEN to enable GET /metrics" });
+  }
+  const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "");
+  if (!safeEqual(given, token)) {
+    res.setHeader("WWW-Authenticate", 'Bearer realm="metrics"');
+    return sendJson(res, 401, { error: "Send Authorization: Bearer <METRICS_TOKEN>" });
+  }
+  const { registry } = services.metrics;
+  const body = await registry.metrics();
+  res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
+  res.end(body);
+}
+
+function safeEqual(a: string, b: string) {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function handleTrpc(services: Services, req: IncomingMessage, res: ServerResponse) {

@@ -1,5 +1,6 @@
 import type { Prisma } from "@prisma/client";
 import type { Database } from "../db/client";
+import { BUCKET_COUNT, BUCKETS_PER_DOUBLING, HISTOGRAM_FLOOR_MS } from "./histogram";
 
 export type InvocationRecord = Prisma.InvocationCreateManyInput;
 
@@ -34,6 +35,8 @@ export class InvocationRecorder {
   record(row: InvocationRecord) {
     this.queue.push({
       ...row,
+      // Set here, not by the database, so a batch's rows keep their call times.
+      createdAt: row.createdAt ?? new Date(),
       stdout: clip(row.stdout ?? ""),
       stderr: clip(row.stderr ?? ""),
       error: row.error ? row.error.slice(0, 1000) : row.error,
@@ -59,11 +62,7 @@ export class InvocationRecorder {
     const batch = this.queue.splice(0, this.options.batchSize);
     this.flushing = (async () => {
       try {
-        const { count } = await this.db.invocation.createMany({
-          data: batch,
-          skipDuplicates: true,
-        });
-        this.written += count;
+        this.written += await writeBatch(this.db, batch);
         this.failures = 0;
       } catch (error) {
         this.failures += 1;
@@ -96,6 +95,48 @@ export class InvocationRecorder {
       }
     }
   }
+}
+
+/**
+ * One statement: insert the rows (a retried batch skips those already in) and
+ * add exactly the inserted ones to the per-minute latency rollups, so charts
+ * and records can never disagree.
+ */
+async function writeBatch(db: Database, batch: InvocationRecord[]): Promise<number> {
+  const json = JSON.stringify(batch);
+  const [row] = await db.$queryRaw<Array<{ inserted: number }>>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${json}::jsonb) AS r(
+        id text, "functionId" text, "userId" text, "versionNumber" int, engine "EngineKind",
+        start "StartKind", status int, timeout boolean, error text, "durationMs" float8,
+        "queueMs" float8, "startMs" float8, "execMs" float8, "totalMs" float8,
+        stdout text, stderr text, "createdAt" timestamptz)
+    ), inserted AS (
+      INSERT INTO "Invocation" (id, "functionId", "userId", "versionNumber", engine, start, status,
+        timeout, error, "durationMs", "queueMs", "startMs", "execMs", "totalMs", stdout, stderr, "createdAt")
+      SELECT id, "functionId", "userId", "versionNumber", engine, start, status,
+        coalesce(timeout, false), error, "durationMs", "queueMs", "startMs", "execMs", "totalMs",
+        coalesce(stdout, ''), coalesce(stderr, ''), "createdAt" AT TIME ZONE 'UTC'
+      FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING "userId", "functionId", engine, start, status, "totalMs", "createdAt"
+    ), rolled AS (
+      INSERT INTO "InvocationRollup" ("userId", "functionId", engine, start, minute, bucket, calls, errors, "sumMs")
+      SELECT "userId", "functionId", engine, start, date_trunc('minute', "createdAt"),
+        -- Same buckets as server/invocations/histogram.ts (bucketOf).
+        CASE WHEN "totalMs" > ${HISTOGRAM_FLOOR_MS}
+          THEN least(${BUCKET_COUNT - 1}, floor(log(2, ("totalMs" / ${HISTOGRAM_FLOOR_MS})::numeric) * ${BUCKETS_PER_DOUBLING}))::int
+          ELSE 0 END,
+        count(*)::int, (count(*) FILTER (WHERE status <> 0))::int, sum("totalMs")
+      FROM inserted
+      GROUP BY 1, 2, 3, 4, 5, 6
+      ON CONFLICT ("userId", "functionId", engine, start, minute, bucket) DO UPDATE SET
+        calls = "InvocationRollup".calls + EXCLUDED.calls,
+        errors = "InvocationRollup".errors + EXCLUDED.errors,
+        "sumMs" = "InvocationRollup"."sumMs" + EXCLUDED."sumMs"
+    )
+    SELECT count(*)::int AS inserted FROM inserted`;
+  return row?.inserted ?? 0;
 }
 
 function clip(text: string) {

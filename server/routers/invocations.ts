@@ -1,0 +1,121 @@
+import type { Prisma } from "@prisma/client";
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { callCounts, latencyPercentiles, latencySeries } from "../invocations/stats";
+import { protectedProcedure, router } from "../trpc";
+
+const DAY_MS = 86_400_000;
+
+const rangeInput = z
+  .object({
+    from: z.coerce.date().optional(),
+    to: z.coerce.date().optional(),
+    functionId: z.string().min(1).max(64).optional(),
+  })
+  .refine((r) => !r.from || !r.to || r.from < r.to, { message: "from must be before to" })
+  .refine((r) => !r.from || !r.to || r.to.getTime() - r.from.getTime() <= 366 * DAY_MS, {
+    message: "At most a year at a time",
+  });
+
+function range(userId: string, input: z.infer<typeof rangeInput>) {
+  const to = input.to ?? new Date();
+  return {
+    userId,
+    from: input.from ?? new Date(to.getTime() - DAY_MS),
+    to,
+    functionId: input.functionId,
+  };
+}
+
+/** A call as lists show it: never another user's (every query is scoped by userId). */
+const listSelect = {
+  id: true,
+  functionId: true,
+  versionNumber: true,
+  engine: true,
+  start: true,
+  status: true,
+  timeout: true,
+  error: true,
+  durationMs: true,
+  totalMs: true,
+  createdAt: true,
+  function: { select: { name: true, handler: true } },
+} satisfies Prisma.InvocationSelect;
+
+export const invocationsRouter = router({
+  /** Functions, calls and error rate over the last 24 hours, and the engines' state. */
+  summary: protectedProcedure.query(async ({ ctx }) => {
+    const { db, runners } = ctx.services;
+    const [functions, counts] = await Promise.all([
+      db.function.count({ where: { userId: ctx.user.id } }),
+      callCounts(db, range(ctx.user.id, {})),
+    ]);
+    const stats = runners.stats();
+    return {
+      functions,
+      calls24h: counts.calls,
+      errors24h: counts.errors,
+      errorRate24h: counts.calls === 0 ? 0 : counts.errors / counts.calls,
+      engines: (["docker", "nanos"] as const).map((engine) => ({
+        engine,
+        status: runners.engineStatus(engine),
+        runtimes: stats.instances.filter((r) => r.engine === engine),
+      })),
+    };
+  }),
+
+  /** Newest calls first, paged by cursor (the last id of the previous page). */
+  list: protectedProcedure
+    .input(
+      z.object({
+        functionId: z.string().min(1).max(64).optional(),
+        limit: z.number().int().min(1).max(100).default(20),
+        cursor: z.string().min(1).max(64).optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const rows = await ctx.services.db.invocation.findMany({
+        where: {
+          userId: ctx.user.id,
+          ...(input.functionId ? { functionId: input.functionId } : {}),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: input.limit + 1,
+        ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+        select: listSelect,
+      });
+      const more = rows.length > input.limit;
+      const items = more ? rows.slice(0, input.limit) : rows;
+      return { items, nextCursor: more ? items[items.length - 1]!.id : null };
+    }),
+
+  /** One call with its (recorded) output. */
+  get: protectedProcedure
+    .input(z.object({ id: z.string().min(1).max(64) }))
+    .query(async ({ ctx, input }) => {
+      const row = await ctx.services.db.invocation.findFirst({
+        where: { id: input.id, userId: ctx.user.id },
+        select: {
+          ...listSelect,
+          queueMs: true,
+          startMs: true,
+          execMs: true,
+          stdout: true,
+          stderr: true,
+        },
+      });
+      if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "No such call." });
+      return row;
+    }),
+
+  percentiles: protectedProcedure
+    .input(rangeInput)
+    .query(({ ctx, input }) => latencyPercentiles(ctx.services.db, range(ctx.user.id, input))),
+
+  series: protectedProcedure
+    .input(rangeInput.and(z.object({ buckets: z.number().int().min(2).max(500).default(60) })))
+    .query(({ ctx, input }) =>
+      latencySeries(ctx.services.db, range(ctx.user.id, input), input.buckets),
+    ),
+});
