@@ -268,9 +268,10 @@ function describeError(error: unknown): string {
   if (error instanceof TRPCClientError) {
     const fields = error.data?.fieldErrors as Record<string, string[]> | undefined;
     // Input validation's message is zod's JSON dump; the field errors say the same plainly.
-    if (fields && Object.keys(fields).length > 0) {
+    // (A service refusal's message is already the sentence to show.)
+    if (fields && Object.keys(fields).length > 0 && /^\s*[[{]/.test(error.message)) {
       return Object.entries(fields)
-        .map(([field, messages]) => `${field}: ${messages.join("; ")}`)
+        .map(([field, messages]) => `${field}: ${messages.map(firstLine).join("; ")}`)
         .join("; ");
     }
     return firstLine(error.message);

@@ -6,6 +6,7 @@ import type { Database } from "../db/client";
 import type { FunctionEvents } from "../services";
 import { CodeStore } from "../storage/code-store";
 import { type CheckedCode, CodeError, checkCode } from "./code";
+import { runtimeVersions } from "./runtime-versions";
 import type { CreateFunctionInput, RuntimeName, UpdateSettingsInput } from "./schemas";
 
 export type FunctionErrorCode = "NOT_FOUND" | "CONFLICT" | "BAD_REQUEST" | "PAYLOAD_TOO_LARGE";
@@ -88,13 +89,35 @@ function mergeEnv(saved: Record<string, string>, update: Record<string, string |
   return env;
 }
 
-export async function listFunctions(db: Database, userId: string) {
-  const rows = await db.function.findMany({
-    where: { userId },
-    select: functionSelect,
-    orderBy: { name: "asc" },
+/**
+ * The user's functions, each with its runtime's version and its use: calls
+ * so far and the last one's time, counted in one grouped query over the
+ * (functionId, createdAt) index.
+ */
+export async function listFunctions(db: Database, config: Config, userId: string) {
+  const [rows, versions] = await Promise.all([
+    db.function.findMany({ where: { userId }, select: functionSelect, orderBy: { name: "asc" } }),
+    runtimeVersions(config),
+  ]);
+  const usage =
+    rows.length === 0
+      ? []
+      : await db.invocation.groupBy({
+          by: ["functionId"],
+          where: { functionId: { in: rows.map((r) => r.id) } },
+          _count: { _all: true },
+          _max: { createdAt: true },
+        });
+  const byId = new Map(usage.map((u) => [u.functionId, u]));
+  return rows.map((row) => {
+    const use = byId.get(row.id);
+    return {
+      ...present(row),
+      runtimeVersion: versions[row.runtime],
+      calls: use?._count._all ?? 0,
+      lastInvokedAt: use?._max.createdAt ?? null,
+    };
   });
-  return rows.map(present);
 }
 
 async function findOwned(db: Database, userId: string, id: string): Promise<FunctionRow> {
@@ -230,6 +253,8 @@ export async function createFunction(
         });
       }),
     );
+    // Nothing runs it yet, but its warm minimum must boot before the first call.
+    deps.events.emit("changed", id);
     return present(row);
   } catch (error) {
     // Two creates with one name both pass the check above; the unique index picks the winner.
@@ -321,16 +346,24 @@ export async function uploadVersion(
     handler: settings.handler ?? current.handler,
   });
   const key = CodeStore.keyFor(userId, id, code.sha256, code.extension);
+  // The key holds the hash and the extension: the same bytes as sum.cjs and as
+  // sum.mjs are different modules, so "unchanged" compares keys, not hashes.
+  const activeKey = (db: Prisma.TransactionClient, versionId: string | undefined) =>
+    versionId
+      ? db.functionVersion
+          .findUnique({ where: { id: versionId }, select: { s3Key: true } })
+          .then((v) => v?.s3Key)
+      : undefined;
   const write = () =>
     deps.db.$transaction(async (tx) => {
       const locked = await lockOwned(tx, userId, id);
       const changes = settingsChanges(locked, settings);
       // Checked again under the lock: of two identical concurrent uploads, one makes the version.
-      if (locked.activeVersion?.sha256 === code.sha256) {
+      if ((await activeKey(tx, locked.activeVersion?.id)) === key) {
         if (Object.keys(changes).length > 0) {
           await tx.function.update({ where: { id }, data: changes });
         }
-        return { version: locked.activeVersion, created: false };
+        return { version: locked.activeVersion!, created: false };
       }
       const last = await tx.functionVersion.findFirst({
         where: { functionId: id },
@@ -354,9 +387,10 @@ export async function uploadVersion(
       return { version, created: true };
     });
   try {
-    // Same code as the active version: its object is stored already, so storage is not touched.
+    // Same code as the active version: its object is stored already (and stays,
+    // as versions are only deleted with their function), so storage is not touched.
     const { version, created } =
-      current.activeVersion?.sha256 === code.sha256
+      (await activeKey(deps.db, current.activeVersion?.id)) === key
         ? await write()
         : await withStoredObject(deps, key, code, write);
     if (created || Object.keys(settings).length > 0) deps.events.emit("changed", id);

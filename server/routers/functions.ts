@@ -54,7 +54,10 @@ function deps(ctx: Context) {
 }
 
 export const functionsRouter = router({
-  list: protectedProcedure.query(({ ctx }) => listFunctions(ctx.services.db, ctx.user.id)),
+  /** With each function's runtime version, calls so far and last call time. */
+  list: protectedProcedure.query(({ ctx }) =>
+    listFunctions(ctx.services.db, ctx.services.config, ctx.user.id),
+  ),
 
   get: protectedProcedure
     .input(idInput)

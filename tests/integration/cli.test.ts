@@ -48,7 +48,12 @@ function cloudless(args: string[], env: Record<string, string> = {}): Promise<Ru
       process.execPath,
       ["scripts/cloudless.mjs", ...args],
       {
-        env: { PATH: process.env.PATH ?? "", HOME: dataDir, DATA_DIR: dataDir, ...env },
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: dataDir,
+          DATA_DIR: dataDir,
+          ...env,
+        } as unknown as NodeJS.ProcessEnv,
         timeout: 30_000,
       },
       (error, stdout, stderr) => {
@@ -71,7 +76,7 @@ function expectOneLineError(run: Run, message: RegExp | string) {
   expect(run.code, run.stderr).toBe(1);
   expect(run.stdout).toBe("");
   const lines = run.stderr.split("\n").filter((l) => l.trim() !== "");
-  expect(lines).toHaveLength(1);
+  expect(lines, run.stderr).toHaveLength(1);
   if (typeof message === "string") expect(lines[0]).toBe(message);
   else expect(lines[0]).toMatch(message);
 }

@@ -318,6 +318,32 @@ describe("uploading a new version", () => {
     ]);
   });
 
+  it("treats the same bytes under another extension (.cjs → .mjs) as new code", async () => {
+    const source = b64("const answer = 42;\n");
+    const fn = await asAlice.functions.create({
+      name: unique("sum"),
+      runtime: "node",
+      handler: `sum.main_${counter}`,
+      codeBase64: source,
+      fileName: "sum.cjs",
+    });
+    const esm = await asAlice.functions.uploadCode({
+      id: fn.id,
+      codeBase64: source,
+      fileName: "sum.mjs",
+    });
+    expect(esm).toMatchObject({ created: true, version: { number: 2 } });
+    expect((await asAlice.functions.getCode({ id: fn.id })).fileName).toBe("sum.mjs");
+    const again = await asAlice.functions.uploadCode({
+      id: fn.id,
+      codeBase64: source,
+      fileName: "sum.mjs",
+    });
+    expect(again).toMatchObject({ created: false, version: { number: 2 } });
+    const prefix = CodeStore.prefixFor(alice.id, fn.id);
+    expect((await listObjects(services)).filter((o) => o.key.startsWith(prefix))).toHaveLength(2);
+  });
+
   describe("refuses bad code, changing nothing", () => {
     let id: string;
     beforeAll(async () => {

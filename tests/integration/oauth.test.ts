@@ -219,9 +219,26 @@ describe("OAuth sign-in, successful", () => {
     expect(flow.location).toBe("/user");
     expect((await me(flow.jar)).id).toBe(existing.id);
     expect((await linkedAccount(google))?.userId).toBe(existing.id);
-    // Google proved the mailbox, which settles the pending verification too.
+    // Google proved the mailbox, which settles the pending verification too. The
+    // password set on the never-verified account may be an attacker's who
+    // registered the address first: it is dropped (the owner can reset one).
     const after = await app.services.db.user.findUniqueOrThrow({ where: { id: existing.id } });
     expect(after.emailVerifiedAt).not.toBeNull();
+    expect(existing.passwordHash).not.toBeNull();
+    expect(after.passwordHash).toBeNull();
+  });
+
+  it("keeps the password of an already verified account it links to", async () => {
+    const existing = await passwordUser("verified.owner@example.com", true);
+    google.account = {
+      ...google.account,
+      id: "google-grace",
+      email: "verified.owner@example.com",
+      emailVerified: true,
+    };
+    const flow = await signIn(google);
+    expect((await me(flow.jar)).id).toBe(existing.id);
+    const after = await app.services.db.user.findUniqueOrThrow({ where: { id: existing.id } });
     expect(after.passwordHash).toBe(existing.passwordHash);
   });
 
