@@ -7,6 +7,8 @@ export interface AgentAddress {
 }
 
 export class AgentConnectionError extends Error {}
+/** The agent took longer than the request's `timeoutMs` (it may still be running). */
+export class AgentTimeoutError extends AgentConnectionError {}
 
 export interface AgentResponse<T> {
   status: number;
@@ -68,9 +70,7 @@ export class AgentClient {
           });
         },
       );
-      req.on("timeout", () =>
-        req.destroy(new AgentConnectionError("Agent did not answer in time")),
-      );
+      req.on("timeout", () => req.destroy(new AgentTimeoutError("Agent did not answer in time")));
       req.on("error", (e) =>
         reject(e instanceof AgentConnectionError ? e : new AgentConnectionError(e.message)),
       );

@@ -1,4 +1,5 @@
-import { AgentConnectionError, type RunResult } from "./agent-client";
+import { createHash } from "node:crypto";
+import { AgentConnectionError, AgentTimeoutError, type RunResult } from "./agent-client";
 import type { RunnerConfig } from "./config";
 import { transition } from "./instance-state";
 import { HostBudget } from "./pools/budget";
@@ -9,6 +10,7 @@ import {
   type EngineName,
   type EngineStatus,
   EngineUnavailableError,
+  type Instance,
   RUNTIMES,
   type RuntimeName,
   type StartKind,
@@ -58,11 +60,20 @@ export interface InvokeOutcome {
   timings: { queueMs: number; startMs: number; execMs: number; totalMs: number };
 }
 
-/** The function's code failed to load in a fresh instance (syntax, import-time exception). */
+/**
+ * The function's code failed to load in a fresh instance: a syntax error or
+ * an exception at import (status 1), or code that hung (124, a timeout) or
+ * killed its instance (137 when killed, else 1) while loading.
+ */
 export class FunctionLoadError extends Error {
   constructor(
     message: string,
     readonly stderr: string,
+    readonly outcome: { status: number; timeout: boolean; start: StartKind } = {
+      status: 1,
+      timeout: false,
+      start: "cold",
+    },
   ) {
     super(message);
     this.name = "FunctionLoadError";
@@ -88,6 +99,7 @@ export class RunnerManager {
     { pool: FunctionPool; target: FunctionTarget; engine: EngineName }
   >();
   private readonly stocks = new Map<string, GenericStock>();
+  private readonly settingsKeys = new WeakMap<FunctionTarget, string>();
   private readonly budget: HostBudget;
   private stopping = false;
 
@@ -182,7 +194,10 @@ export class RunnerManager {
       throw error;
     }
     const acquired = performance.now();
-    const start: StartKind = pooled.readyAt < started ? "warm" : pooled.origin;
+    // Only an instance's first call can pay for its start, and only if it was
+    // not ready before the call came (a warm minimum booted ahead is warm). A
+    // queued call that gets a reused instance is warm however long it waited.
+    const start: StartKind = pooled.calls > 0 || pooled.readyAt < started ? "warm" : pooled.origin;
     const { instance } = pooled;
     instance.state = transition(instance.state, "acquired");
     pooled.calls += 1;
@@ -290,14 +305,14 @@ export class RunnerManager {
   private loadFailure(error: FunctionLoadError, started: number): InvokeOutcome {
     const totalMs = round(performance.now() - started);
     return {
-      status: 1,
+      status: error.outcome.status,
       result: null,
       stdout: "",
       stderr: error.stderr || error.message,
       error: error.message,
-      timeout: false,
+      timeout: error.outcome.timeout,
       durationMs: 0,
-      start: "cold",
+      start: error.outcome.start,
       instanceId: null,
       truncated: { stdout: false, stderr: false },
       timings: { queueMs: 0, startMs: totalMs, execMs: 0, totalMs },
@@ -310,8 +325,20 @@ export class RunnerManager {
     void pool.destroy(pooled).catch((e) => this.log(`destroy failed: ${(e as Error).message}`));
   }
 
+  /**
+   * One pool per engine, function version and settings. Settings are part of
+   * the key because a call that looked the function up just before a change
+   * may reach here after the drain: its pool must not be the one later calls,
+   * with the new settings, find under the same version.
+   */
   private poolKey(engine: EngineName, target: FunctionTarget) {
-    return `${engine}:${target.functionId}:${target.versionId}`;
+    let settings = this.settingsKeys.get(target);
+    if (settings === undefined) {
+      settings = createHash("sha256").update(JSON.stringify(target)).digest("hex").slice(0, 16);
+      // Targets are cached objects (FunctionDirectory), so warm calls hash nothing.
+      this.settingsKeys.set(target, settings);
+    }
+    return `${engine}:${target.functionId}:${target.versionId}:${settings}`;
   }
 
   private poolFor(engine: Engine, target: FunctionTarget): FunctionPool {
@@ -376,30 +403,12 @@ export class RunnerManager {
     try {
       instance.state = transition(instance.state, "specialize");
       const code = await this.code(target);
-      const answer = await instance.agent.request<{
-        ok?: boolean;
-        error?: string;
-        stderr?: string;
-      }>(
-        "POST",
-        "/init",
-        {
-          functionId: target.functionId,
-          version: target.versionNumber,
-          runtime: target.runtime,
-          style: target.style,
-          handler: target.handler,
-          moduleFile: target.moduleFile,
-          code,
-          env: target.env,
-          outputLimitBytes: this.config.outputLimitBytes,
-        },
-        { timeoutMs: this.config.bootTimeoutMs },
-      );
+      const answer = await this.init(instance, target, origin, code);
       if (answer.status !== 200) {
         throw new FunctionLoadError(
           answer.body?.error ?? `Function failed to load (${answer.status})`,
           answer.body?.stderr ?? "",
+          { status: 1, timeout: false, start: origin },
         );
       }
       instance.state = transition(instance.state, "specialized");
@@ -417,6 +426,65 @@ export class RunnerManager {
       calls: 0,
       provisionMs: readyAt - began,
     };
+  }
+
+  /**
+   * Loads the function into the instance. Loading runs user code (top-level
+   * statements), so it gets the function's own time limit, and an instance
+   * that dies or hangs while loading is the function's failure (an answer with
+   * a status), not the platform's.
+   */
+  private async init(
+    instance: Instance,
+    target: FunctionTarget,
+    origin: PooledInstance["origin"],
+    code: string,
+  ) {
+    const limitMs = Math.min(this.config.bootTimeoutMs, target.timeoutSeconds * 1000);
+    try {
+      return await instance.agent.request<{ ok?: boolean; error?: string; stderr?: string }>(
+        "POST",
+        "/init",
+        {
+          functionId: target.functionId,
+          version: target.versionNumber,
+          runtime: target.runtime,
+          style: target.style,
+          handler: target.handler,
+          moduleFile: target.moduleFile,
+          code,
+          env: target.env,
+          outputLimitBytes: this.config.outputLimitBytes,
+        },
+        { timeoutMs: limitMs },
+      );
+    } catch (error) {
+      if (error instanceof AgentTimeoutError) {
+        throw new FunctionLoadError(
+          "timeout",
+          `Timed out after ${limitMs / 1000} s while loading the function; the instance was stopped.`,
+          { status: EXIT.timeout, timeout: true, start: origin },
+        );
+      }
+      if (!(error instanceof AgentConnectionError)) throw error;
+      const diagnosis = await instance.diagnose();
+      if (diagnosis.oomKilled) {
+        throw new FunctionLoadError(
+          "out of memory",
+          `Out of memory while loading: the function used more than its ${target.memoryMb} MB and was killed.`,
+          { status: EXIT.killed, timeout: false, start: origin },
+        );
+      }
+      throw new FunctionLoadError(
+        "instance crashed",
+        `The instance stopped while loading the function (exit code ${diagnosis.exitCode ?? "unknown"}).`,
+        {
+          status: diagnosis.exitCode === EXIT.killed ? EXIT.killed : 1,
+          timeout: false,
+          start: origin,
+        },
+      );
+    }
   }
 
   /**

@@ -34,7 +34,13 @@ export class DockerInstance implements Instance {
 
   async diagnose(): Promise<InstanceDiagnosis> {
     try {
-      const info = await this.container.inspect();
+      let info = await this.container.inspect();
+      // The agent's connection drops a moment before the engine records the
+      // exit (and whether the kernel's OOM killer caused it): wait for that.
+      for (let waited = 0; info.State.Running && waited < 2000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+        info = await this.container.inspect();
+      }
       return {
         oomKilled: Boolean(info.State.OOMKilled),
         running: Boolean(info.State.Running),

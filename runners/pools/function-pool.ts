@@ -32,19 +32,31 @@ export interface FunctionPoolOptions {
 }
 
 /**
+ * What generic-pool holds: an instance, or the error a failed provisioning
+ * ended with. generic-pool keeps a request waiting when its factory rejects
+ * and creates again at once, so a function whose code cannot load (or an
+ * engine that cannot boot) would be re-provisioned in a loop until the request
+ * timed out. A failure is therefore handed out like a resource, to the request
+ * that caused it, and destroyed there.
+ */
+type Slot = PooledInstance | { failed: Error };
+
+/**
  * The specialized instances of one function version on one engine, kept by
  * generic-pool: min = the function's warm minimum, max = its concurrency, idle
  * ones removed after the TTL. An instance serves one call at a time; a failed
  * one is destroyed, never released.
  */
 export class FunctionPool {
-  private readonly pool: Pool<PooledInstance>;
-  private readonly waiters: Array<(error: Error) => void> = [];
+  private readonly pool: Pool<Slot>;
   private failures = 0;
+  /** How long one generic-pool request may wait; a call waits in such slices (see acquire). */
+  private readonly sliceMs: number;
   lastUsedAt = performance.now();
 
   constructor(private readonly options: FunctionPoolOptions) {
-    this.pool = createPool<PooledInstance>(
+    this.sliceMs = Math.max(100, options.queueTimeoutMs);
+    this.pool = createPool<Slot>(
       {
         create: async () => {
           // Back off after failed boots so a broken engine is not hammered in a loop.
@@ -56,10 +68,13 @@ export class FunctionPool {
           } catch (error) {
             // User code that fails to load is not the engine's fault: no backoff for it.
             if ((error as Error).name !== "FunctionLoadError") this.failures += 1;
-            throw error;
+            options.onError(error);
+            return { failed: error instanceof Error ? error : new Error(String(error)) };
           }
         },
-        destroy: (pooled) => options.destroy(pooled),
+        destroy: async (slot) => {
+          if (!("failed" in slot)) await options.destroy(slot);
+        },
       },
       {
         min: options.min,
@@ -68,14 +83,10 @@ export class FunctionPool {
         fifo: false,
         idleTimeoutMillis: options.idleTtlMs,
         evictionRunIntervalMillis: Math.max(1000, Math.min(options.idleTtlMs / 4, 30_000)),
-        acquireTimeoutMillis: options.bootTimeoutMs + options.queueTimeoutMs,
+        // Short, so a request whose call gave up (429) does not linger and hold up a drain.
+        acquireTimeoutMillis: this.sliceMs,
       },
     );
-    // A failed boot answers the oldest waiting call with its reason.
-    this.pool.on("factoryCreateError", (error) => {
-      this.waiters.shift()?.(error instanceof Error ? error : new Error(String(error)));
-      options.onError(error);
-    });
     this.pool.on("factoryDestroyError", (error) => options.onError(error));
   }
 
@@ -89,49 +100,40 @@ export class FunctionPool {
     };
   }
 
-  /** An instance for one call: an idle one at once, else a new one, else wait (bounded) for one to free. */
+  /**
+   * An instance for one call: an idle one at once, else a new one, else wait
+   * (bounded) for one to free. A call over the concurrency (every instance
+   * exists or is being made, none idle) waits `queueTimeoutMs`; one that
+   * starts a boot may wait for it too. The wait is made of short generic-pool
+   * requests, renewed until the call's own limit.
+   */
   async acquire(): Promise<PooledInstance> {
-    const queued = this.pool.available === 0 && this.pool.size + this.pool.pending >= this.pool.max;
+    const queued = this.pool.available === 0 && this.pool.size >= this.pool.max;
     const limit = queued
       ? this.options.queueTimeoutMs
       : this.options.bootTimeoutMs + this.options.queueTimeoutMs;
-    let settled = false;
-    const acquired = this.pool.acquire();
-    return new Promise<PooledInstance>((resolve, reject) => {
-      const fail = (error: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(error);
-      };
-      const timer = setTimeout(
-        () =>
-          fail(
-            new ConcurrencyLimitError(`All ${this.pool.max} instances stayed busy for ${limit} ms`),
-          ),
-        limit,
-      );
-      this.waiters.push(fail);
-      acquired.then(
-        (pooled) => {
-          const index = this.waiters.indexOf(fail);
-          if (index >= 0) this.waiters.splice(index, 1);
-          if (settled) {
-            // The call already gave up; the instance goes back for the next one.
-            void this.pool.release(pooled);
-            return;
-          }
-          settled = true;
-          clearTimeout(timer);
-          resolve(pooled);
-        },
-        (error: Error) => {
-          const index = this.waiters.indexOf(fail);
-          if (index >= 0) this.waiters.splice(index, 1);
-          fail(error.name === "TimeoutError" ? new ConcurrencyLimitError(error.message) : error);
-        },
-      );
-    });
+    const deadline = performance.now() + limit;
+    const overLimit = () =>
+      new ConcurrencyLimitError(`All ${this.pool.max} instances stayed busy for ${limit} ms`);
+    if (queued && limit === 0) throw overLimit();
+    for (;;) {
+      let slot: Slot;
+      try {
+        slot = await this.pool.acquire();
+      } catch (error) {
+        if ((error as Error).name !== "TimeoutError") {
+          // The pool drains (the function changed) while this call waited for a turn.
+          throw new ConcurrencyLimitError(`The function changed while this call waited; try again`);
+        }
+        if (performance.now() >= deadline) throw overLimit();
+        continue;
+      }
+      if ("failed" in slot) {
+        void this.pool.destroy(slot);
+        throw slot.failed;
+      }
+      return slot;
+    }
   }
 
   release(pooled: PooledInstance) {
@@ -148,9 +150,11 @@ export class FunctionPool {
   /** Evicts one idle instance (budget pressure); false when none is idle. */
   async evictIdle(): Promise<boolean> {
     if (this.pool.available === 0) return false;
-    const pooled = await this.pool.acquire();
-    await this.pool.destroy(pooled);
-    return true;
+    // A call may take the idle instance first; then there is nothing to evict here.
+    const slot = await this.pool.acquire().catch(() => null);
+    if (!slot) return false;
+    await this.pool.destroy(slot);
+    return !("failed" in slot);
   }
 
   /** Waits for calls in progress, then destroys every instance. */
