@@ -1,6 +1,5 @@
 import { Prisma, type UserTokenKind } from "@prisma/client";
 import type { Database } from "../db/client";
-import { hasBrand } from "../error-brand";
 import type { Mailer } from "../mail/mailer";
 import { accountExistsEmail, passwordResetEmail, verificationEmail } from "../mail/templates";
 import { hashPassword, verifyPassword } from "./password";
@@ -15,16 +14,8 @@ export type AuthErrorCode =
   | "TOKEN_USED"
   | "OAUTH_EMAIL_UNVERIFIED";
 
-const AUTH_ERROR = Symbol.for("cloudless.AuthError");
-
 /** An expected refusal, with a message fit to show the user. */
 export class AuthError extends Error {
-  readonly [AUTH_ERROR] = true;
-  // Also thrown through the shared services (OAuth), caught by the Remix bundle's copy.
-  static [Symbol.hasInstance](value: unknown): value is AuthError {
-    return hasBrand(value, AUTH_ERROR);
-  }
-
   constructor(
     readonly code: AuthErrorCode,
     message: string,

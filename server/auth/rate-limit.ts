@@ -1,17 +1,8 @@
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { hasBrand } from "../error-brand";
 
 export type RateLimitedAction = "login" | "register" | "resend" | "reset";
 
-const RATE_LIMIT_ERROR = Symbol.for("cloudless.RateLimitError");
-
 export class RateLimitError extends Error {
-  readonly [RATE_LIMIT_ERROR] = true;
-  // Thrown by the shared limiter, caught by the Remix bundle's copy of the routers too.
-  static [Symbol.hasInstance](value: unknown): value is RateLimitError {
-    return hasBrand(value, RATE_LIMIT_ERROR);
-  }
-
   constructor(readonly retryAfterSeconds: number) {
     super(`Too many attempts. Try again in ${formatWait(retryAfterSeconds)}.`);
   }

@@ -1,6 +1,5 @@
 import { Resend } from "resend";
 import type { Database } from "../db/client";
-import { hasBrand } from "../error-brand";
 
 export interface MailMessage {
   to: string;
@@ -9,19 +8,11 @@ export interface MailMessage {
   html: string;
 }
 
-const MAIL_DELIVERY_ERROR = Symbol.for("cloudless.MailDeliveryError");
-
 /**
  * The email service did not take the message (outage, quota, bad key). Callers
  * answer "try again later" without the provider's reason, which is logged.
  */
-export class MailDeliveryError extends Error {
-  readonly [MAIL_DELIVERY_ERROR] = true;
-  // Thrown by the shared mailer, caught by the Remix bundle's copy of the routers too.
-  static [Symbol.hasInstance](value: unknown): value is MailDeliveryError {
-    return hasBrand(value, MAIL_DELIVERY_ERROR);
-  }
-}
+export class MailDeliveryError extends Error {}
 
 export interface Mailer {
   readonly kind: "resend" | "outbox";
