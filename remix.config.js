@@ -5,6 +5,9 @@ export default {
   ignoredRouteFiles: ["**/.*", "**/*.test.{ts,tsx}"],
   serverModuleFormat: "esm",
   serverPlatform: "node",
+  // Prism's language files are CommonJS that extend a global Prism, imported
+  // without an extension: bundled, esbuild resolves them and keeps their order.
+  serverDependenciesToBundle: [/^prismjs/],
   serverBuildPath: "build/index.js",
   assetsBuildDirectory: "public/build",
   publicPath: "/build/",

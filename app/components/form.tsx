@@ -81,15 +81,22 @@ export function useFocusFirstInvalid(form: RefObject<HTMLFormElement | null>, an
   }, [form, answer]);
 }
 
-/** A submit button that shows progress while its form is being sent. */
+/**
+ * A submit button that shows progress while its form is being sent. On a
+ * page with several forms, `intent` names this one's (its hidden `intent`
+ * field), so only its own button says it is busy.
+ */
 export function SubmitButton({
   children,
   pendingText,
+  intent,
   className = "button primary",
   ...rest
-}: ComponentProps<"button"> & { pendingText?: string }) {
+}: ComponentProps<"button"> & { pendingText?: string; intent?: string }) {
   const navigation = useNavigation();
-  const pending = navigation.state === "submitting";
+  const pending =
+    navigation.state === "submitting" &&
+    (intent === undefined || navigation.formData?.get("intent") === intent);
   return (
     <button type="submit" className={className} disabled={pending} aria-busy={pending} {...rest}>
       {pending && pendingText ? pendingText : children}

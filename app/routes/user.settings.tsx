@@ -1,8 +1,10 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { useEffect, useRef, useState } from "react";
+import { CopyButton } from "~/components/copy-button";
 import { DateTime } from "~/components/date-time";
-import { FormMessage } from "~/components/form";
+import { Field, FormMessage, SubmitButton } from "~/components/form";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { requireUser } from "~/lib/guards.server";
 
@@ -10,24 +12,61 @@ export const meta: MetaFunction = () => [{ title: "Settings · Cloudless" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller, user } = await requireUser(request, context);
-  return {
-    user: { name: user.name, email: user.email },
-    sessions: await caller.auth.listSessions(),
-  };
+  const [sessions, apiKeys] = await Promise.all([
+    caller.auth.listSessions(),
+    caller.apiKeys.list(),
+  ]);
+  return { user: { name: user.name, email: user.email }, sessions, apiKeys };
+}
+
+/** What a settings form gets back; `key` is a new API key's secret, in this answer only. */
+interface Done {
+  ok: true;
+  intent: string;
+  message: string;
+  key?: string;
+  keyName?: string;
+  /** The key whose revocation is being confirmed (pages without scripts). */
+  askId?: string;
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { caller, headers } = await requireUser(request, context);
   const form = await request.formData();
-  const values = formValues(form, ["intent", "id"]);
-  return formAction(async () => {
-    if (values.intent === "revoke-others") {
+  const values = formValues(form, ["intent", "id", "name"]);
+  const { intent } = values;
+  if (intent === "create-key") {
+    return formAction(
+      async (): Promise<Done> => {
+        const { key, record } = await caller.apiKeys.create({ name: values.name });
+        return { ok: true, intent, message: "", key, keyName: record.name };
+      },
+      { intent, name: values.name },
+    );
+  }
+  if (intent === "ask-revoke-key") {
+    // The confirmation step for a page without scripts; with them it happens in place.
+    const ask: Done = { ok: true, intent, message: "", askId: values.id };
+    return ask;
+  }
+  if (intent === "revoke-key") {
+    return formAction(
+      async (): Promise<Done> => {
+        await caller.apiKeys.revoke({ id: values.id });
+        const name = values.name || "the key";
+        return { ok: true, intent, message: `Revoked ${name}: programs using it are refused now.` };
+      },
+      { intent },
+    );
+  }
+  return formAction(async (): Promise<Done> => {
+    if (intent === "revoke-others") {
       const { revoked } = await caller.auth.revokeOtherSessions();
-      return { ok: true as const, message: `Signed out ${revoked} other session(s).` };
+      return { ok: true, intent, message: `Signed out ${revoked} other session(s).` };
     }
     await caller.auth.revokeSession({ id: values.id });
     if (headers.has("Set-Cookie")) throw redirect("/login", { headers });
-    return { ok: true as const, message: "Session signed out." };
+    return { ok: true, intent, message: "Session signed out." };
   });
 }
 
@@ -56,10 +95,16 @@ function describeAgent(agent: string | null): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
+const KEY_INTENTS = ["create-key", "ask-revoke-key", "revoke-key"];
+
 export default function Settings() {
-  const { user, sessions } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
+  const { user, sessions, apiKeys } = useLoaderData<typeof loader>();
+  const answer = useActionData<typeof action>();
   const others = sessions.filter((s) => !s.current).length;
+  // Each section shows the answers to its own forms.
+  const intent = answer?.ok ? answer.intent : answer?.values?.intent;
+  const forKeys = Boolean(intent && KEY_INTENTS.includes(intent));
+  const result = forKeys ? undefined : answer;
   return (
     <>
       <div className="page-header">
@@ -137,6 +182,166 @@ export default function Settings() {
           </table>
         </div>
       </section>
+      <ApiKeysSection apiKeys={apiKeys} answer={forKeys ? answer : undefined} />
     </>
+  );
+}
+
+type SettingsAnswer = ReturnType<typeof useActionData<typeof action>>;
+
+function ApiKeysSection({
+  apiKeys,
+  answer,
+}: {
+  apiKeys: ReturnType<typeof useLoaderData<typeof loader>>["apiKeys"];
+  answer: SettingsAnswer;
+}) {
+  const created = answer?.ok && answer.key ? { key: answer.key, name: answer.keyName } : undefined;
+  const failed = answer && !answer.ok ? answer : undefined;
+  const asked = answer?.ok ? answer.askId : undefined;
+  const notice = answer?.ok && answer.intent === "revoke-key" ? answer.message : undefined;
+  return (
+    <section className="section" id="api-keys" aria-labelledby="api-keys-title">
+      <div className="page-header section-header">
+        <div>
+          <h2 id="api-keys-title">API keys</h2>
+          <p className="muted">
+            For programs, the SDK and the CLI: send one as{" "}
+            <code>Authorization: Bearer &lt;key&gt;</code>.
+          </p>
+        </div>
+      </div>
+      <FormMessage error={failed?.formError} notice={notice} />
+      {created ? (
+        <div className="card secret" role="status">
+          <h3>Copy your new key now</h3>
+          <p>
+            This is the only time <strong>{created.name}</strong> is shown in full: Cloudless keeps
+            only a hash of it. If you lose it, revoke it and create another.
+          </p>
+          <div className="url-row">
+            <code className="url secret-value">{created.key}</code>
+            <CopyButton value={created.key} label="API key" />
+          </div>
+        </div>
+      ) : null}
+      {/* Emptied once a key is made from it. */}
+      <Form key={created?.key} method="post" className="card inline-form" noValidate>
+        <input type="hidden" name="intent" value="create-key" />
+        <Field
+          label="New key name"
+          name="name"
+          errors={failed?.fieldErrors?.name}
+          defaultValue={failed?.values?.name}
+          placeholder="e.g. laptop CLI"
+          autoComplete="off"
+          maxLength={100}
+        />
+        <SubmitButton intent="create-key" pendingText="Creating…">
+          Create key
+        </SubmitButton>
+      </Form>
+      {apiKeys.length > 0 ? (
+        <div className="table-wrap stack-narrow section-gap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {apiKeys.map((key) => (
+                <tr key={key.id}>
+                  <td data-label="Name">
+                    <span className="device">{key.name}</span>
+                  </td>
+                  <td data-label="Key">
+                    <code>cl_{key.prefix}_…</code>
+                  </td>
+                  <td data-label="Created">
+                    <DateTime value={key.createdAt} />
+                  </td>
+                  <td data-label="Last used">
+                    {key.lastUsedAt ? <DateTime value={key.lastUsedAt} /> : "Never"}
+                  </td>
+                  <td className="actions">
+                    <RevokeKey id={key.id} name={key.name} asked={asked === key.id} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p className="muted section-gap">No API keys yet.</p>
+      )}
+    </section>
+  );
+}
+
+/**
+ * Revoking takes a second click on a button that says what happens. With
+ * scripts the question appears in place; without, the server asks it.
+ */
+function RevokeKey({ id, name, asked }: { id: string; name: string; asked: boolean }) {
+  const [asking, setAsking] = useState(asked);
+  const confirm = useRef<HTMLButtonElement>(null);
+  const first = useRef<HTMLButtonElement>(null);
+  const moved = useRef(false);
+  useEffect(() => {
+    // Focus follows the question, and comes back when it is withdrawn.
+    if (!moved.current) return;
+    (asking ? confirm : first).current?.focus();
+  }, [asking]);
+  const ask = (value: boolean) => {
+    moved.current = true;
+    setAsking(value);
+  };
+  if (!asking) {
+    return (
+      <Form method="post">
+        <input type="hidden" name="id" value={id} />
+        <button
+          ref={first}
+          type="submit"
+          name="intent"
+          value="ask-revoke-key"
+          className="button small danger"
+          onClick={(e) => {
+            e.preventDefault();
+            ask(true);
+          }}
+        >
+          Revoke<span className="visually-hidden"> key {name}</span>
+        </button>
+      </Form>
+    );
+  }
+  return (
+    <Form method="post" className="confirm" preventScrollReset>
+      <input type="hidden" name="intent" value="revoke-key" />
+      <input type="hidden" name="id" value={id} />
+      <input type="hidden" name="name" value={name} />
+      <span className="confirm-question">Programs using it will be refused.</span>
+      <button ref={confirm} type="submit" className="button small danger">
+        Revoke {name}
+      </button>
+      <Link
+        to="/user/settings#api-keys"
+        className="button small"
+        onClick={(e) => {
+          e.preventDefault();
+          ask(false);
+        }}
+      >
+        Cancel
+      </Link>
+    </Form>
   );
 }

@@ -11,6 +11,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 const NAV = [
   { to: "/user", label: "Dashboard", end: true },
+  { to: "/user/functions", label: "Functions", end: false },
+  { to: "/user/new", label: "New function", end: false },
   { to: "/user/settings", label: "Settings", end: false },
 ];
 
