@@ -107,7 +107,9 @@ export const envSchema = z
       .default(1024 * 1024),
 
     /** Bearer token for GET /metrics (Prometheus); unset = the endpoint is off. */
-    METRICS_TOKEN: optionalString.pipe(z.string().min(16, "METRICS_TOKEN needs 16+ characters").optional()),
+    METRICS_TOKEN: optionalString.pipe(
+      z.string().min(16, "METRICS_TOKEN needs 16+ characters").optional(),
+    ),
 
     /** Requests per window for login, register, resend and reset (per IP and per email). */
     AUTH_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(20),

@@ -64,7 +64,9 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
 async function serveMetrics(services: Services, req: IncomingMessage, res: ServerResponse) {
   const token = services.config.metricsToken;
   if (!token) {
-    return sendJson(res, 404, { error: "Metrics are off: set METRICS_TOKEN to enable GET /metrics" });
+    return sendJson(res, 404, {
+      error: "Metrics are off: set METRICS_TOKEN to enable GET /metrics",
+    });
   }
   const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "");
   if (!safeEqual(given, token)) {

@@ -60,7 +60,8 @@ describe("latency aggregations", () => {
       const totalMs = base * (1 + ((i * 7919) % 1000) / 400);
       const status = i % 37 === 0 ? 1 : 0;
       if (status) errors++;
-      (values[`${engine}/${start}`] ??= []).push(totalMs);
+      const key = `${engine}/${start}`;
+      values[key] = [...(values[key] ?? []), totalMs];
       services.recorder.record({
         id: randomUUID(),
         functionId: fn.id,
