@@ -41,7 +41,7 @@ export async function createContext(
   const { sessionCookie, config } = services;
   const token = await sessionCookie.parse(request.headers.get("cookie"));
   const session = typeof token === "string" ? await findSession(services.db, token) : null;
-  const secure = isSecureRequest(request.url, request.headers, config.trustProxy);
+  const secure = isSecureRequest(request.url, request.headers, config);
   const { apiKeyUser, authError } = await resolveApiKey(services, request.headers);
   return {
     services,

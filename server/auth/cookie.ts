@@ -18,8 +18,16 @@ export function createSessionCookie(options: { secret: string; ttlDays: number }
 
 export type SessionCookie = ReturnType<typeof createSessionCookie>;
 
-/** Secure when the browser reached us over https (directly or through a trusted proxy). */
-export function isSecureRequest(url: string, headers: Headers, trustProxy: boolean): boolean {
-  if (url.startsWith("https:")) return true;
-  return trustProxy && headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+/**
+ * Secure when the browser reached us over https: directly, through a trusted
+ * proxy, or because the public BASE_URL is https (a TLS-terminating proxy that
+ * does not send X-Forwarded-Proto still serves the site over https).
+ */
+export function isSecureRequest(
+  url: string,
+  headers: Headers,
+  config: { trustProxy: boolean; baseUrl?: string },
+): boolean {
+  if (url.startsWith("https:") || config.baseUrl?.startsWith("https:")) return true;
+  return config.trustProxy && headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
 }

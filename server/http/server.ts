@@ -145,7 +145,9 @@ function createRemixApp(services: Services, build: ServerBuild) {
     "*",
     createRequestHandler({
       build,
-      mode: services.config.isProduction ? "production" : "development",
+      // Remix's development mode shows server error details on error pages; we never
+      // run `remix dev`, so production mode is right for every start.
+      mode: "production",
       getLoadContext: (req): AppLoadContext => ({
         services,
         clientIp: clientIp(services, req),

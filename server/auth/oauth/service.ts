@@ -47,8 +47,7 @@ export function createOAuthService(deps: OAuthDeps): OAuthService {
   const { config, db } = deps;
   const authenticator = new Authenticator<SessionUser>();
   const nextCookie = createNextCookie(config.sessionSecret);
-  const secureFor = (request: Request) =>
-    isSecureRequest(request.url, request.headers, config.trustProxy);
+  const secureFor = (request: Request) => isSecureRequest(request.url, request.headers, config);
   const forRequest = (provider: OAuthProviderName) => (request: Request) => ({
     // The provider must send the browser back to the address it came from (or BASE_URL).
     redirectURI: `${config.baseUrl ?? new URL(request.url).origin}/auth/${provider}/callback`,
