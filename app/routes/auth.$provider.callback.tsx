@@ -13,7 +13,5 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   if (!oauth.isEnabled(provider)) throw new Response("Not found", { status: 404 });
   const result = await oauth.finish(provider, request, context.clientIp);
   if (result.ok) return redirect(safeNext(result.next), { headers: result.headers });
-  return redirect(`/login?error=${encodeURIComponent(result.message)}`, {
-    headers: result.headers,
-  });
+  return redirect(oauth.loginErrorUrl(result.message), { headers: result.headers });
 }

@@ -23,7 +23,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return {
     providers: await caller.auth.providers(),
     notice: NOTICES[url.searchParams.get("notice") ?? ""],
-    oauthError: url.searchParams.get("error")?.slice(0, 300),
+    // Only a reason we signed ourselves is shown (a crafted link cannot add text).
+    oauthError: context.services.oauth.readLoginError(url),
   };
 }
 

@@ -10,6 +10,7 @@ import { createNextCookie, expireStateCookies } from "./cookies";
 import { describeOAuthFailure, OAuthMissingStateError } from "./errors";
 import { fetchGitHubProfile, GITHUB_SCOPES } from "./github";
 import { fetchGoogleProfile, GOOGLE_SCOPES } from "./google";
+import { loginErrorUrl, readLoginError } from "./login-error";
 import { OAuth2LoginStrategy } from "./strategy";
 
 export type OAuthProviderName = "github" | "google";
@@ -40,6 +41,10 @@ export interface OAuthService {
     request: Request,
     clientIp: string,
   ): Promise<OAuthCallbackResult>;
+  /** Where a failed callback sends the browser: /login with the signed reason. */
+  loginErrorUrl(message: string): string;
+  /** The reason on a /login URL, if it was signed by us. */
+  readLoginError(url: URL): string | undefined;
 }
 
 /** Built once per process (startServices); strategies exist only for configured providers. */
@@ -78,6 +83,8 @@ export function createOAuthService(deps: OAuthDeps): OAuthService {
 
   return {
     authenticator,
+    loginErrorUrl: (message) => loginErrorUrl(config.sessionSecret, message),
+    readLoginError: (url) => readLoginError(config.sessionSecret, url),
 
     isEnabled(name): name is OAuthProviderName {
       return (name === "github" || name === "google") && authenticator.get(name) !== null;
