@@ -1,0 +1,335 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { EngineName, RuntimeName } from "../runners/types";
+import { loadConfig } from "../server/config/config";
+import { baselinePhase } from "./baseline";
+import { InvokeClient } from "./client";
+import { type BenchFunction, createBenchUser, Deployer } from "./deploy";
+import { type EngineBench, engineBench } from "./engines/index";
+import { firstCallPhase, type PhaseContext, targetOf, waitForSettled, warmPhase } from "./latency";
+import { idleMemory } from "./memory";
+import { type Options, parseOptions } from "./options";
+import { Records } from "./records";
+import {
+  type BenchResults,
+  printReport,
+  type RuntimeResults,
+  type Shutdown,
+  toJson,
+} from "./report";
+import { type Database, type Server, startDatabase, startServer } from "./server";
+import { throughputPhase } from "./throughput";
+
+/**
+ * `npm run benchmark -- --engine docker [--json FILE]`: starts its own
+ * Cloudless (child process, embedded PostgreSQL, temp data folder), deploys a
+ * trivial function per runtime through the SDK, measures every phase through
+ * the HTTP route, prints a table, and removes everything it made, also on
+ * Ctrl-C and on failure.
+ */
+const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+
+/** Undo steps, run newest first exactly once (normal end, failure or Ctrl-C). */
+class Cleanup {
+  private readonly steps: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  private running?: Promise<void>;
+
+  add(name: string, run: () => Promise<unknown>) {
+    if (this.running) {
+      // Made after a Ctrl-C started the cleanup (the run was mid-step): undo it now.
+      void run().catch((error) => log(`cleanup: ${name} failed: ${(error as Error).message}`));
+      return;
+    }
+    this.steps.push({ name, run });
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (const step of this.steps.splice(0).reverse()) {
+        try {
+          await step.run();
+        } catch (error) {
+          log(`cleanup: ${step.name} failed: ${(error as Error).message}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+const cleanup = new Cleanup();
+let interrupted = false;
+let interruptedAt = 0;
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) {
+      // npm and tsx relay the terminal's Ctrl-C to us again within milliseconds:
+      // only a later one is the user insisting. The exit handler in server.ts
+      // still signals the children.
+      if (performance.now() - interruptedAt > 2000) process.exit(130);
+      return;
+    }
+    interrupted = true;
+    interruptedAt = performance.now();
+    log(
+      `${signal}: stopping the server and removing what the benchmark made (Ctrl-C again to quit at once)…`,
+    );
+    void cleanup.run().then(() => process.exit(130));
+  });
+}
+
+// A stray error (a dropped connection's event, say) must still leave nothing behind.
+process.on("uncaughtException", (error) => {
+  console.error(`\nBenchmark failed: ${error.stack ?? error}`);
+  void cleanup.run().finally(() => process.exit(1));
+});
+
+async function main(options: Options) {
+  const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg();
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), "cloudless-bench-"));
+  // Retries: a container being removed may still hold its socket folder for a moment.
+  cleanup.add("remove the temp folder", () =>
+    fs.rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }),
+  );
+  // The embedded PostgreSQL runs as user postgres when we are root: it must traverse this folder.
+  await fs.chmod(root, 0o755);
+  const dataDir = path.join(root, "data");
+  await fs.mkdir(dataDir);
+  // The server derives its installation id (container labels) from DATA_DIR: compute it the same way.
+  const { ownerId } = loadConfig({
+    DATA_DIR: dataDir,
+    SESSION_SECRET: "x".repeat(32),
+    ENGINES: "",
+  }).runners;
+  const engine = engineBench(options.engine, { dataDir, ownerId });
+  const engineName = engine.name;
+  log(`Temp folder ${root}`);
+
+  log("Starting the embedded PostgreSQL…");
+  const database = await startDatabase(path.join(root, "pg"));
+  cleanup.add("stop PostgreSQL", () => database.stop());
+  const records = new Records(database.url);
+  cleanup.add("close the database pool", () => records.close());
+
+  const runtimes: Partial<Record<RuntimeName, RuntimeResults>> = {};
+  for (const runtime of options.runtimes) runtimes[runtime] = {};
+  const allIds: string[] = [];
+  const serverProblems: string[] = [];
+  const shutdowns: Shutdown[] = [];
+  const maxConcurrency = Math.max(...options.concurrency);
+
+  // Phase 1: no generic stock, so the first call of every new version boots a container.
+  let server = await launch(options, engine, dataDir, database, 0);
+  const user = await createBenchUser(database.url);
+  let deployer = new Deployer(server.url, user.apiKey);
+  const functions = {} as Record<RuntimeName, BenchFunction>;
+  for (const runtime of options.runtimes) {
+    functions[runtime] = await deployer.create(runtime, maxConcurrency);
+    log(
+      `Deployed ${functions[runtime].handler} (${runtime}, concurrency ${maxConcurrency}) through the SDK`,
+    );
+  }
+  let client = new InvokeClient(server.url, user.apiKey, engineName);
+  let ctx: PhaseContext = { engine, client, deployer, user, genericPerRuntime: 0, progress: log };
+  for (const runtime of options.runtimes) {
+    log(
+      `Cold: ${options.coldSamples} first calls of new versions, POOL_GENERIC_PER_RUNTIME=0 (${runtime})`,
+    );
+    const cold = await firstCallPhase(ctx, functions[runtime], "cold", options.coldSamples);
+    runtimes[runtime]!.cold = cold;
+    allIds.push(...cold.invocationIds);
+  }
+  client.close();
+  // The rows first: the shutdown is judged on its own below, not through lost records.
+  await records.waitForIds(allIds);
+  serverProblems.push(...server.problems);
+  shutdowns.push({ server: "cold (POOL_GENERIC_PER_RUNTIME=0)", ...(await server.stop()) });
+
+  // Phase 2: a generic stock per runtime.
+  server = await launch(options, engine, dataDir, database, options.generic);
+  deployer = new Deployer(server.url, user.apiKey);
+  client = new InvokeClient(server.url, user.apiKey, engineName);
+  ctx = { ...ctx, client, deployer, genericPerRuntime: options.generic };
+  for (const runtime of options.runtimes) {
+    log(
+      `Prewarm: ${options.prewarmSamples} first calls of new versions with a full generic stock (${runtime})`,
+    );
+    const prewarm = await firstCallPhase(
+      ctx,
+      functions[runtime],
+      "prewarm",
+      options.prewarmSamples,
+    );
+    runtimes[runtime]!.prewarm = prewarm;
+    allIds.push(...prewarm.invocationIds);
+  }
+  for (const runtime of options.runtimes) {
+    log(
+      `Warm: ${options.warmup} warm-up calls, then ${options.warmSamples} sequential calls (${runtime})`,
+    );
+    const warm = await warmPhase(ctx, functions[runtime], {
+      warmup: options.warmup,
+      samples: options.warmSamples,
+    });
+    runtimes[runtime]!.warm = warm;
+    allIds.push(...warm.invocationIds);
+    const l = warm.latency;
+    log(
+      `  warm ${runtime}: p50 ${l.p50Ms} ms, p95 ${l.p95Ms} ms, p99 ${l.p99Ms} ms (server p50 ${warm.server.totalP50Ms} ms)`,
+    );
+    runtimes[runtime]!.idle = await idleMemory(engine, runtime);
+    log(`  idle ${runtime} instance: ${runtimes[runtime]!.idle?.miB ?? "-"} MiB`);
+  }
+  client.close();
+  for (const runtime of options.runtimes) {
+    log(`Baseline: ${options.baselineSamples} naive runs, a fresh instance per call (${runtime})`);
+    runtimes[runtime]!.baseline = await baselinePhase(
+      engine,
+      runtime,
+      options.baselineSamples,
+      log,
+    );
+  }
+  const primary = options.runtimes[0]!;
+  log(
+    `Throughput: ${options.concurrency.join(", ")} concurrent callers, ${options.durationMs / 1000} s each after 1 s warm-ups until the pool stops growing (${primary})`,
+  );
+  const throughput = await throughputPhase({
+    baseUrl: server.url,
+    apiKey: user.apiKey,
+    engine,
+    runtime: primary,
+    target: targetOf(user, functions[primary]),
+    levels: options.concurrency,
+    durationMs: options.durationMs,
+    warmupMs: 1000,
+    serverPid: server.pid,
+    records,
+    progress: log,
+  });
+  allIds.push(...throughput.invocationIds);
+
+  log("Checking that every call of every phase has its invocation row…");
+  const { recorded } = await records.waitForIds(allIds);
+  serverProblems.push(...server.problems);
+  shutdowns.push({
+    server: `prewarm/warm (POOL_GENERIC_PER_RUNTIME=${options.generic})`,
+    ...(await server.stop()),
+  });
+
+  const results: BenchResults = {
+    engine: engineName,
+    command: `npm run benchmark -- ${process.argv.slice(2).join(" ")}`.trim(),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
+      memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+      loadAtStart,
+      loadAtEnd: os.loadavg(),
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+    },
+    settings: {
+      genericPerRuntime: options.generic,
+      functionConcurrency: maxConcurrency,
+      functionMemoryMb: 128,
+      coldSamples: options.coldSamples,
+      prewarmSamples: options.prewarmSamples,
+      warmSamples: options.warmSamples,
+      warmup: options.warmup,
+      baselineSamples: options.baselineSamples,
+      throughputSeconds: options.durationMs / 1000,
+      concurrency: options.concurrency,
+      settleWait:
+        "before each cold/prewarm sample: poll the engine's instances of the runtime (docker ps by owner label) and each agent's /health until exactly POOL_GENERIC_PER_RUNTIME generic ones remain, then 150 ms",
+    },
+    primary,
+    runtimes,
+    throughput: throughput.results,
+    records: { calls: allIds.length, recorded },
+    serverProblems,
+    shutdowns,
+  };
+  printReport(results);
+  if (options.json) {
+    await fs.mkdir(path.dirname(path.resolve(options.json)), { recursive: true });
+    await fs.writeFile(options.json, `${JSON.stringify(toJson(results), null, 2)}\n`);
+    log(`Wrote ${options.json}`);
+  }
+}
+
+interface Running {
+  url: string;
+  pid: number;
+  problems: string[];
+  stop(): Promise<Omit<Shutdown, "server">>;
+}
+
+/** Starts a server and registers its stop; waits until the generic stock is full. */
+async function launch(
+  options: Options,
+  engine: EngineBench,
+  dataDir: string,
+  database: Database,
+  generic: number,
+): Promise<Running> {
+  log(
+    `Starting Cloudless (ENGINES=${engine.name}, POOL_GENERIC_PER_RUNTIME=${generic}) as a child process…`,
+  );
+  const started = performance.now();
+  const server = await startServer({
+    engine: engine.name as EngineName,
+    dataDir,
+    databaseUrl: database.url,
+    genericPerRuntime: generic,
+    nodeFlags: options.serverProfile
+      ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(options.serverProfile)]
+      : [],
+    onLine: options.verbose ? (line) => log(`  server│ ${line}`) : undefined,
+    progress: (line) => log(`  server│ ${line}`),
+  });
+  let stopped: ReturnType<Running["stop"]> | undefined;
+  // Idempotent: called in order at the end of a phase, and again (a no-op) by the cleanup.
+  const stop = () => {
+    stopped ??= stopServer(server, engine);
+    return stopped;
+  };
+  cleanup.add("stop the server", stop);
+  for (const runtime of options.runtimes) await waitForSettled(engine, runtime, generic);
+  log(
+    `Server ready at ${server.url} (pid ${server.pid}) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return { ...server, stop };
+}
+
+/**
+ * SIGTERM: the server should drain its pools (removing its containers) and
+ * write its last records. What it left is removed here, and reported.
+ */
+async function stopServer(server: Server, engine: EngineBench): Promise<Omit<Shutdown, "server">> {
+  log("Stopping the server (SIGTERM)…");
+  const exit = await server.stop();
+  const leftInstances = await engine.removeLeftovers();
+  const how = exit.clean
+    ? `exited (${exit.code ?? exit.signal}) after ${exit.ms} ms`
+    : "was killed after 60 s";
+  log(
+    `  the server ${how}${leftInstances > 0 ? `, leaving ${leftInstances} instance(s), now removed` : ""}`,
+  );
+  return { ...exit, leftInstances };
+}
+
+const options = parseOptions(process.argv.slice(2));
+main(options)
+  .then(() => cleanup.run())
+  .catch(async (error) => {
+    if (interrupted) return;
+    console.error(`\nBenchmark failed: ${(error as Error).stack ?? error}`);
+    await cleanup.run();
+    process.exitCode = 1;
+  });
