@@ -136,13 +136,16 @@ function dedupe(files: RuntimeFile[]): RuntimeFile[] {
  */
 async function hashFiles(runtime: RuntimeName, files: RuntimeFile[]): Promise<string> {
   const hash = createHash("sha256").update(`${BUILDER_VERSION}\n${runtime}\n`);
+  const agentGuest = AGENT_GUEST_PATH[runtime];
   for (const f of files) {
+    // The agent is hashed by content below: its checkout path and mtime must not
+    // matter, or two checkouts of one version would keep rebuilding each other's image.
+    if (f.guest === agentGuest) continue;
     const stat = await fs.stat(f.host);
     hash.update(`${f.guest}\0${f.host}\0${stat.size}\0${stat.mtimeMs}\n`);
   }
-  for (const f of [files.find((f) => f.guest === AGENT_GUEST_PATH[runtime])!]) {
-    hash.update(await sha256File(f.host));
-  }
+  const agent = files.find((f) => f.guest === agentGuest);
+  if (agent) hash.update(await sha256File(agent.host));
   return hash.digest("hex");
 }
 
