@@ -151,7 +151,7 @@ program
       );
       return;
     }
-    console.table(
+    printTable(
       fns.map((f) => ({
         name: f.name,
         runtime: f.runtime,
@@ -176,7 +176,7 @@ program
     const { sdk } = client();
     const fn = await byName(sdk, name);
     const versions = await sdk.functions.listVersions.query({ id: fn.id });
-    console.table(
+    printTable(
       versions.map((v) => ({
         version: v.number,
         active: v.active ? "*" : "",
@@ -206,6 +206,21 @@ program
     await sdk.functions.delete.mutate({ id: fn.id });
     console.log(`Deleted ${name}`);
   });
+
+/** A plain aligned table (console.table adds an index column and quotes strings). */
+function printTable(rows: Array<Record<string, unknown>>) {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const cells = rows.map((row) => columns.map((c) => String(row[c] ?? "")));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  console.log(line(columns.map((c) => c.toUpperCase())));
+  for (const row of cells) console.log(line(row));
+}
 
 program
   .command("invoke <name> [args...]")
