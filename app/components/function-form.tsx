@@ -101,7 +101,8 @@ export function ChoiceField<V extends string>({
 }: {
   legend: string;
   name: string;
-  options: { value: V; label: string; hint?: string }[];
+  /** A disabled option stays on show with its hint (say why it cannot be chosen there). */
+  options: { value: V; label: string; hint?: string; disabled?: boolean }[];
   value: V;
   onChange: (value: V) => void;
   errors?: string[];
@@ -123,6 +124,7 @@ export function ChoiceField<V extends string>({
               name={name}
               value={option.value}
               checked={value === option.value}
+              disabled={option.disabled}
               onChange={() => onChange(option.value)}
             />
             <span>

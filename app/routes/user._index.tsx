@@ -1,21 +1,34 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { DateTime } from "~/components/date-time";
+import { OutcomeBadge, StartBadge } from "~/components/invocations";
+import { RouteError } from "~/components/route-error";
 import { requireUser } from "~/lib/guards.server";
+import { ENGINE_NAMES, formatMs, formatPercent } from "~/lib/latency";
+import { RUNTIME_NAMES } from "~/lib/starters";
 
 export const meta: MetaFunction = () => [{ title: "Dashboard · Cloudless" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller, user } = await requireUser(request, context);
-  const functions = await caller.functions.list();
+  const [summary, recent, functions] = await Promise.all([
+    caller.invocations.summary(),
+    caller.invocations.list({ limit: 10 }),
+    caller.functions.list(),
+  ]);
   return {
     name: user.name,
-    count: functions.length,
-    calls: functions.reduce((total, fn) => total + fn.calls, 0),
+    summary,
+    recent: recent.items,
+    // The newest function: where a user with no calls yet is sent to try one.
+    firstFunction: functions[0] ? { id: functions[0].id, name: functions[0].name } : null,
   };
 }
 
+type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
+
 export default function Dashboard() {
-  const { name, count, calls } = useLoaderData<typeof loader>();
+  const { name, summary, recent, firstFunction } = useLoaderData<typeof loader>();
   return (
     <>
       <div className="page-header">
@@ -23,8 +36,13 @@ export default function Dashboard() {
           <h1>Welcome, {name}</h1>
           <p className="muted">Your functions at a glance.</p>
         </div>
+        {summary.functions > 0 ? (
+          <Link className="button primary" to="/user/new">
+            New function
+          </Link>
+        ) : null}
       </div>
-      {count === 0 ? (
+      {summary.functions === 0 ? (
         <div className="card empty">
           <h2>No functions yet</h2>
           <p>
@@ -36,25 +54,181 @@ export default function Dashboard() {
           </Link>
         </div>
       ) : (
-        <div className="grid">
-          <Link className="card stat" to="/user/functions">
-            <span className="stat-value">{count.toLocaleString("en")}</span>
-            <span className="stat-label">{count === 1 ? "function" : "functions"}</span>
-            <span className="stat-link">View all functions</span>
-          </Link>
-          <div className="card stat">
-            <span className="stat-value">{calls.toLocaleString("en")}</span>
-            <span className="stat-label">{calls === 1 ? "call" : "calls"} so far</span>
-          </div>
-          <Link className="card stat" to="/user/new">
-            <span className="stat-value" aria-hidden="true">
-              +
-            </span>
-            <span className="stat-label">New function</span>
-            <span className="stat-link">Write or upload one</span>
-          </Link>
-        </div>
+        <Stats summary={summary} />
       )}
+      <Engines engines={summary.engines} />
+      {summary.functions > 0 ? <RecentCalls recent={recent} firstFunction={firstFunction} /> : null}
     </>
   );
+}
+
+function Stats({ summary }: Pick<LoaderData, "summary">) {
+  const { functions, calls24h, errors24h, errorRate24h } = summary;
+  return (
+    <div className="grid stats">
+      <Link className="card stat" to="/user/functions">
+        <span className="stat-value">{functions.toLocaleString("en")}</span>
+        <span className="stat-label">{functions === 1 ? "function" : "functions"}</span>
+        <span className="stat-link">View all functions</span>
+      </Link>
+      <Link className="card stat" to="/user/latency">
+        <span className="stat-value">{calls24h.toLocaleString("en")}</span>
+        <span className="stat-label">{calls24h === 1 ? "call" : "calls"} in the last 24 hours</span>
+        <span className="stat-link">See latency</span>
+      </Link>
+      <div className={errors24h > 0 ? "card stat stat-bad" : "card stat"}>
+        <span className="stat-value">{calls24h === 0 ? "—" : formatPercent(errorRate24h)}</span>
+        <span className="stat-label">
+          error rate, last 24 hours
+          {errors24h > 0 ? ` (${errors24h.toLocaleString("en")} failed)` : ""}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+function Engines({ engines }: { engines: LoaderData["summary"]["engines"] }) {
+  return (
+    <section className="section" aria-labelledby="engines-title">
+      <div className="page-header section-header">
+        <div>
+          <h2 id="engines-title">Engines</h2>
+          <p className="muted">
+            Instances per runtime: generic ones wait for any function, idle ones hold one function's
+            code, busy ones are running a call.
+          </p>
+        </div>
+      </div>
+      <div className="grid engines">
+        {engines.map((e) => (
+          <div key={e.engine} className="card engine">
+            <div className="engine-head">
+              <h3>{ENGINE_NAMES[e.engine]}</h3>
+              <span className={e.status.available ? "badge ok" : "badge muted"}>
+                {e.status.available ? "Available" : "Unavailable"}
+              </span>
+            </div>
+            {e.status.available ? (
+              e.status.detail ? (
+                <p className="muted engine-note">{e.status.detail}</p>
+              ) : null
+            ) : (
+              <p className="engine-note engine-reason">{e.status.reason}</p>
+            )}
+            {e.runtimes.length > 0 ? (
+              <table className="compact">
+                <caption className="visually-hidden">
+                  {ENGINE_NAMES[e.engine]} instances per runtime
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Runtime</th>
+                    <th scope="col" className="numeric">
+                      Generic
+                    </th>
+                    <th scope="col" className="numeric">
+                      Idle
+                    </th>
+                    <th scope="col" className="numeric">
+                      Busy
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {e.runtimes.map((r) => (
+                    <tr key={r.runtime}>
+                      <th scope="row">{RUNTIME_NAMES[r.runtime]}</th>
+                      <td className="numeric">{r.generic}</td>
+                      <td className="numeric">{r.idle}</td>
+                      <td className="numeric">{r.busy}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : null}
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function RecentCalls({ recent, firstFunction }: Pick<LoaderData, "recent" | "firstFunction">) {
+  return (
+    <section className="section" aria-labelledby="recent-title">
+      <div className="page-header section-header">
+        <div>
+          <h2 id="recent-title">Recent calls</h2>
+          <p className="muted">
+            The ten newest, from every function. Records arrive within a second.
+          </p>
+        </div>
+        {recent.length > 0 ? (
+          <Link className="button small" to="/user/latency">
+            Latency charts
+          </Link>
+        ) : null}
+      </div>
+      {recent.length === 0 ? (
+        <div className="card empty">
+          <h3>No calls yet</h3>
+          <p>
+            Run a function from its page: the console there calls it through its URL and shows the
+            result, its output and where the time went.
+          </p>
+          {firstFunction ? (
+            <Link className="button primary" to={`/user/functions/${firstFunction.id}#console`}>
+              Run {firstFunction.name}
+            </Link>
+          ) : null}
+        </div>
+      ) : (
+        <div className="table-wrap stack-narrow">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Function</th>
+                <th scope="col">Start</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Engine</th>
+                <th scope="col" className="numeric">
+                  Latency
+                </th>
+                <th scope="col">When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {recent.map((call) => (
+                <tr key={call.id}>
+                  <td data-label="Function">
+                    <Link className="fn-name" to={`/user/functions/${call.functionId}#calls`}>
+                      {call.function.name}
+                    </Link>
+                    <span className="muted small-text">v{call.versionNumber}</span>
+                  </td>
+                  <td data-label="Start">
+                    <StartBadge start={call.start} />
+                  </td>
+                  <td data-label="Outcome">
+                    <OutcomeBadge call={call} />
+                  </td>
+                  <td data-label="Engine">{ENGINE_NAMES[call.engine]}</td>
+                  <td data-label="Latency" className="numeric">
+                    {formatMs(call.totalMs)}
+                  </td>
+                  <td data-label="When">
+                    <DateTime value={call.createdAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function ErrorBoundary() {
+  return <RouteError title="Dashboard" what="your dashboard" />;
 }

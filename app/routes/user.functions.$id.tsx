@@ -4,13 +4,18 @@ import {
   Form,
   isRouteErrorResponse,
   Link,
+  type ShouldRevalidateFunction,
   useActionData,
+  useFetcher,
   useLoaderData,
+  useRevalidator,
   useRouteError,
 } from "@remix-run/react";
 import { TRPCError } from "@trpc/server";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { ChartFrame, LatencyOverTimeChart } from "~/components/charts";
 import { CodeView } from "~/components/code";
+import { CONSOLE_FETCHER, type ConsoleData, InvocationConsole } from "~/components/console";
 import { CopyButton } from "~/components/copy-button";
 import { DateTime } from "~/components/date-time";
 import { Field, FormMessage, SubmitButton } from "~/components/form";
@@ -25,6 +30,9 @@ import {
   LimitFields,
   STYLE_OPTIONS,
 } from "~/components/function-form";
+import { OutcomeBadge, OutputBlock, StartBadge, TimingBar } from "~/components/invocations";
+import { PercentileTable } from "~/components/latency-table";
+import { readConsoleForm } from "~/lib/console";
 import { formAction } from "~/lib/form-errors.server";
 import {
   envRowsValue,
@@ -36,20 +44,31 @@ import {
   readEnvRows,
   readSettings,
   refuse,
+  siteOrigin,
 } from "~/lib/functions.server";
 import { requireUser } from "~/lib/guards.server";
 import { languageOf } from "~/lib/highlight";
+import { invokeThroughRoute } from "~/lib/invoke.server";
+import { ENGINE_NAMES, formatMs, pivotSeries, RANGES, sortPercentiles } from "~/lib/latency";
 import { RUNTIME_NAMES, type StyleName } from "~/lib/starters";
+import { HISTOGRAM_RELATIVE_ERROR } from "../../server/invocations/histogram";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data?.fn.name ?? "Function"} · Cloudless` },
 ];
 
+/** The function page's latency chart covers a day; the Latency page has the other ranges. */
+const CHART_RANGE = RANGES["24h"];
+const CALLS_PER_PAGE = 10;
+
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { caller } = await requireUser(request, context);
   const id = params.id ?? "";
   const fn = await orNotFound(caller.functions.get({ id }));
-  const [versions, code] = await Promise.all([
+  const cursor = new URL(request.url).searchParams.get("calls") || undefined;
+  const to = new Date();
+  const from = new Date(to.getTime() - CHART_RANGE.ms);
+  const [versions, code, calls, percentiles, series] = await Promise.all([
     caller.functions.listVersions({ id }),
     // Storage can be down while the database is not: the rest of the page still works.
     caller.functions.getCode({ id }).then(
@@ -61,11 +80,22 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
         throw error;
       },
     ),
+    // A cursor from an old link may name a call that is gone: that is an empty page, not an error.
+    caller.invocations.logs({
+      functionId: id,
+      limit: CALLS_PER_PAGE,
+      cursor: cursor?.slice(0, 64),
+    }),
+    caller.invocations.percentiles({ from, to, functionId: id }),
+    caller.invocations.series({ from, to, functionId: id, buckets: CHART_RANGE.buckets }),
   ]);
   return {
     fn,
     versions,
     code,
+    calls: { ...calls, paged: Boolean(cursor) },
+    latency: { from: from.getTime(), to: to.getTime(), percentiles, series },
+    origin: siteOrigin(request, context),
     urls: invocationUrls(request, context, fn),
     maxBytes: maxCodeBytes(context),
     created: new URL(request.url).searchParams.has("created"),
@@ -77,6 +107,12 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const id = params.id ?? "";
   const form = await request.formData();
   const intent = String(form.get("intent") ?? "");
+  if (intent === "invoke") {
+    const fn = await orNotFound(caller.functions.get({ id }));
+    const answer = await invokeThroughRoute(request, context, fn, readConsoleForm(form));
+    const result: ConsoleData = { ok: true, intent, message: "", answer };
+    return result;
+  }
   if (intent === "settings") {
     const { values, settings } = readSettings(form);
     const rows = readEnvRows(form);
@@ -131,6 +167,16 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   throw new Response("Unknown action", { status: 400 });
 }
 
+/**
+ * A console run changes nothing the loader reads until its record is written
+ * (batched, a fraction of a second later): the page refreshes its calls then,
+ * itself (useRefreshUntilRecorded), instead of reloading everything at once.
+ */
+export const shouldRevalidate: ShouldRevalidateFunction = ({
+  formData,
+  defaultShouldRevalidate,
+}) => (formData?.get("intent") === "invoke" ? false : defaultShouldRevalidate);
+
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 /** This intent's answer: a notice, field errors or a form error, for its own section. */
@@ -143,8 +189,15 @@ function useAnswer(intent: string) {
 }
 
 export default function FunctionPage() {
-  const { fn, versions, code, urls, maxBytes, created } = useLoaderData<typeof loader>();
+  const { fn, versions, code, urls, maxBytes, created, calls, latency, origin } =
+    useLoaderData<typeof loader>();
   const live = fn.activeVersion;
+  const actionData = useActionData<typeof action>();
+  const fallback =
+    actionData && "intent" in actionData && actionData.intent === "invoke"
+      ? (actionData as ConsoleData)
+      : undefined;
+  useRefreshUntilRecorded(calls);
   return (
     <>
       <div className="page-header">
@@ -169,6 +222,18 @@ export default function FunctionPage() {
       </div>
       <FormMessage notice={created ? `Created ${fn.name}: version 1 is live.` : undefined} />
       <CallSection fn={fn} urls={urls} />
+      <section id="console" className="section" aria-labelledby="console-title">
+        <div className="card">
+          <h2 id="console-title">Run it</h2>
+          <p className="muted">
+            Calls the function through its URL, signed in as you: the answer is exactly what a
+            client gets, and the call is recorded like any other.
+          </p>
+          <InvocationConsole fn={fn} urls={urls} origin={origin} fallback={fallback} />
+        </div>
+      </section>
+      <CallLog calls={calls} />
+      <LatencySection fnId={fn.id} latency={latency} />
       <CodeSection fn={fn} code={code} maxBytes={maxBytes} />
       <VersionsSection versions={versions} />
       {/* A save changes updatedAt, and the form starts again from what was saved. */}
@@ -179,12 +244,6 @@ export default function FunctionPage() {
 }
 
 function CallSection({ fn, urls }: Pick<LoaderData, "fn" | "urls">) {
-  const docker = urls[0]!.url;
-  const example =
-    fn.style === "script"
-      ? `curl "${docker}?a=5&b=10"`
-      : `curl -X POST -H "Content-Type: application/json" -d '{"name": "Ada"}' \\\n  ${docker}`;
-  const auth = fn.isPublic ? "" : ` -H "Authorization: Bearer <API key>"`;
   return (
     <section className="section" aria-labelledby="call-title">
       <div className="card">
@@ -193,7 +252,7 @@ function CallSection({ fn, urls }: Pick<LoaderData, "fn" | "urls">) {
           {fn.isPublic
             ? "Public: anyone with a URL can call it."
             : "Private: call it signed in, or with an API key from Settings."}{" "}
-          GET passes the query, POST a JSON body.
+          GET passes the query, POST a JSON body. The console below shows both as curl and SDK code.
         </p>
         <ul className="urls">
           {urls.map((u) => (
@@ -215,10 +274,152 @@ function CallSection({ fn, urls }: Pick<LoaderData, "fn" | "urls">) {
             </li>
           ))}
         </ul>
-        <pre className="code-sample command">
-          <code>{example.replace(/^curl/, `curl${auth}`)}</code>
-        </pre>
       </div>
+    </section>
+  );
+}
+
+/**
+ * After a console run, reloads the page's data until the call's record is in
+ * its log (records are written in batches, within about a second), a few
+ * times at most. Only on the log's first page, where a new call appears.
+ */
+function useRefreshUntilRecorded(calls: LoaderData["calls"]) {
+  const fetcher = useFetcher<ConsoleData>({ key: CONSOLE_FETCHER });
+  const revalidator = useRevalidator();
+  const body = fetcher.data?.answer.body;
+  const ranId = body && "invocationId" in body ? body.invocationId : null;
+  const tries = useRef({ id: null as string | null, count: 0 });
+  const recorded = calls.items.some((c) => c.id === ranId);
+  useEffect(() => {
+    if (!ranId || recorded || calls.paged || revalidator.state !== "idle") return;
+    if (tries.current.id !== ranId) tries.current = { id: ranId, count: 0 };
+    if (tries.current.count >= 10) return;
+    const timer = setTimeout(() => {
+      tries.current.count++;
+      revalidator.revalidate();
+    }, 400);
+    return () => clearTimeout(timer);
+  }, [ranId, recorded, calls.paged, revalidator]);
+}
+
+function CallLog({ calls }: Pick<LoaderData, "calls">) {
+  return (
+    <section id="calls" className="section" aria-labelledby="calls-title">
+      <div className="page-header section-header">
+        <div>
+          <h2 id="calls-title">Recent calls</h2>
+          <p className="muted">
+            Newest first. Open a call for its timings and output (the first 4 KiB of each stream).
+          </p>
+        </div>
+      </div>
+      {calls.items.length === 0 ? (
+        <div className="card empty">
+          <p>
+            {calls.paged
+              ? "No older calls."
+              : "No calls yet. Run it above, or call its URL: each call shows up here within a second."}
+          </p>
+        </div>
+      ) : (
+        <ul className="call-log">
+          {calls.items.map((call) => (
+            <li key={call.id}>
+              <details>
+                <summary>
+                  <span className="call-when">
+                    <DateTime value={call.createdAt} />
+                  </span>
+                  <span className="call-badges">
+                    <StartBadge start={call.start} />
+                    <OutcomeBadge call={call} />
+                  </span>
+                  <span className="call-engine">
+                    {ENGINE_NAMES[call.engine]} · v{call.versionNumber}
+                  </span>
+                  <span className="call-latency">{formatMs(call.totalMs)}</span>
+                </summary>
+                <div className="call-body">
+                  <TimingBar timings={call} />
+                  {call.error ? <p className="error-excerpt">{call.error}</p> : null}
+                  <div className="outputs">
+                    <OutputBlock label="stdout" text={call.stdout} />
+                    <OutputBlock label="stderr" text={call.stderr} tone="error" />
+                  </div>
+                  <p className="muted small-text">
+                    Call <code>{call.id}</code>
+                  </p>
+                </div>
+              </details>
+            </li>
+          ))}
+        </ul>
+      )}
+      {calls.paged || calls.nextCursor ? (
+        <nav className="pager" aria-label="Pages of calls">
+          {calls.paged ? (
+            <Link className="button small" to="?#calls" preventScrollReset>
+              Newest calls
+            </Link>
+          ) : null}
+          {calls.nextCursor ? (
+            <Link
+              className="button small"
+              to={`?calls=${encodeURIComponent(calls.nextCursor)}#calls`}
+              preventScrollReset
+            >
+              Older calls
+            </Link>
+          ) : null}
+        </nav>
+      ) : null}
+    </section>
+  );
+}
+
+function LatencySection({ fnId, latency }: { fnId: string; latency: LoaderData["latency"] }) {
+  const rows = sortPercentiles(latency.percentiles);
+  const { points, series } = pivotSeries(latency.series.rows);
+  return (
+    <section className="section" aria-labelledby="latency-title">
+      <div className="page-header section-header">
+        <div>
+          <h2 id="latency-title">Latency, last {CHART_RANGE.label}</h2>
+          <p className="muted">
+            From per-minute histograms: percentiles within about{" "}
+            {Math.round(HISTOGRAM_RELATIVE_ERROR * 100)}%. Logarithmic axis, UTC.
+          </p>
+        </div>
+        <Link className="button small" to={`/user/latency?fn=${encodeURIComponent(fnId)}`}>
+          More on the Latency page
+        </Link>
+      </div>
+      {rows.length === 0 ? (
+        <div className="card empty">
+          <p>No calls in the last {CHART_RANGE.label}.</p>
+        </div>
+      ) : (
+        <div className="card stack">
+          <ChartFrame
+            title="p50 per start kind and engine"
+            caption="Nanos lines are dashed; the table has the numbers."
+            height={240}
+          >
+            {() => (
+              <LatencyOverTimeChart
+                points={points}
+                series={series}
+                from={latency.from}
+                to={latency.to}
+                showP95={false}
+                height={240}
+              />
+            )}
+          </ChartFrame>
+          <PercentileTable rows={rows} />
+        </div>
+      )}
     </section>
   );
 }

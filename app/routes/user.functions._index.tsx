@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { DateTime } from "~/components/date-time";
 import { FormMessage } from "~/components/form";
+import { RouteError } from "~/components/route-error";
 import { siteOrigin } from "~/lib/functions.server";
 import { requireUser } from "~/lib/guards.server";
 import { runtimeName } from "~/lib/starters";
@@ -107,4 +108,8 @@ export default function Functions() {
       )}
     </>
   );
+}
+
+export function ErrorBoundary() {
+  return <RouteError title="Functions" what="your functions" />;
 }

@@ -15,6 +15,7 @@ import {
   SelectField,
   STYLE_OPTIONS,
 } from "~/components/function-form";
+import { RouteError } from "~/components/route-error";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import {
   envRowsValue,
@@ -270,4 +271,8 @@ function parseRows(json: string | undefined): Omit<EnvRowState, "uid">[] | undef
   } catch {
     return undefined;
   }
+}
+
+export function ErrorBoundary() {
+  return <RouteError title="New function" what="this page" />;
 }

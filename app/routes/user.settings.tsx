@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import { CopyButton } from "~/components/copy-button";
 import { DateTime } from "~/components/date-time";
 import { Field, FormMessage, SubmitButton } from "~/components/form";
+import { RouteError } from "~/components/route-error";
 import { formAction, formValues } from "~/lib/form-errors.server";
 import { requireUser } from "~/lib/guards.server";
 
@@ -344,4 +345,8 @@ function RevokeKey({ id, name, asked }: { id: string; name: string; asked: boole
       </Link>
     </Form>
   );
+}
+
+export function ErrorBoundary() {
+  return <RouteError title="Settings" what="your settings" />;
 }

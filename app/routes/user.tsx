@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
+import { Form, NavLink, Outlet, useLoaderData, useNavigation } from "@remix-run/react";
 import { Brand } from "~/components/brand";
 import { requireUser } from "~/lib/guards.server";
 
@@ -12,14 +12,19 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 const NAV = [
   { to: "/user", label: "Dashboard", end: true },
   { to: "/user/functions", label: "Functions", end: false },
+  { to: "/user/latency", label: "Latency", end: false },
   { to: "/user/new", label: "New function", end: false },
   { to: "/user/settings", label: "Settings", end: false },
 ];
 
 export default function UserShell() {
   const { user } = useLoaderData<typeof loader>();
+  const navigation = useNavigation();
+  // A page on its way: a bar along the top (after a beat, so quick loads do not flicker).
+  const loading = navigation.state === "loading";
   return (
     <div className="shell">
+      <div className={loading ? "progress active" : "progress"} aria-hidden="true" />
       <aside className="sidebar">
         <Brand />
         <nav className="nav" aria-label="Main">
@@ -42,7 +47,7 @@ export default function UserShell() {
           </Form>
         </div>
       </aside>
-      <main className="content">
+      <main className="content" aria-busy={loading || undefined}>
         <Outlet />
       </main>
     </div>

@@ -11,6 +11,12 @@ import type { createContext } from "../trpc";
 export interface CloudlessLoadContext {
   services: Services;
   clientIp: string;
+  /**
+   * This server as the connection reached it (`http://127.0.0.1:3000`): where
+   * the app calls its own routes (the function page's console), so such a
+   * call never leaves the host through a proxy or depends on BASE_URL resolving.
+   */
+  selfOrigin: string;
   api: { createContext: typeof createContext; createCaller: typeof createCaller };
 }
 

@@ -117,6 +117,13 @@ export function clientIp(services: Services, req: IncomingMessage): string {
   return req.socket.remoteAddress ?? "unknown";
 }
 
+/** The local end of the request's connection, as an origin (IPv6 in brackets). */
+function selfOrigin(req: IncomingMessage): string {
+  const { localAddress = "127.0.0.1", localPort } = req.socket;
+  const host = localAddress.includes(":") ? `[${localAddress}]` : localAddress;
+  return `http://${host}:${localPort}`;
+}
+
 function requestInfo(services: Services, req: IncomingMessage) {
   const headers = new Headers();
   for (const [key, value] of Object.entries(req.headers)) {
@@ -151,6 +158,7 @@ function createRemixApp(services: Services, build: ServerBuild) {
       getLoadContext: (req): AppLoadContext => ({
         services,
         clientIp: clientIp(services, req),
+        selfOrigin: selfOrigin(req),
         api: { createContext, createCaller },
       }),
     }),

@@ -43,6 +43,16 @@ const listSelect = {
   function: { select: { name: true, handler: true } },
 } satisfies Prisma.InvocationSelect;
 
+/** A call with its timing breakdown and recorded output, for a function's log. */
+const logSelect = {
+  ...listSelect,
+  queueMs: true,
+  startMs: true,
+  execMs: true,
+  stdout: true,
+  stderr: true,
+} satisfies Prisma.InvocationSelect;
+
 export const invocationsRouter = router({
   /** Functions, calls and error rate over the last 24 hours, and the engines' state. */
   summary: protectedProcedure.query(async ({ ctx }) => {
@@ -90,20 +100,38 @@ export const invocationsRouter = router({
       return { items, nextCursor: more ? items[items.length - 1]!.id : null };
     }),
 
+  /**
+   * One function's newest calls with their recorded output (a few KiB per
+   * stream, see RECORDED_OUTPUT_CHARS), paged like `list`: the function page's log.
+   */
+  logs: protectedProcedure
+    .input(
+      z.object({
+        functionId: z.string().min(1).max(64),
+        limit: z.number().int().min(1).max(50).default(10),
+        cursor: z.string().min(1).max(64).optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const rows = await ctx.services.db.invocation.findMany({
+        where: { userId: ctx.user.id, functionId: input.functionId },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: input.limit + 1,
+        ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+        select: logSelect,
+      });
+      const more = rows.length > input.limit;
+      const items = more ? rows.slice(0, input.limit) : rows;
+      return { items, nextCursor: more ? items[items.length - 1]!.id : null };
+    }),
+
   /** One call with its (recorded) output. */
   get: protectedProcedure
     .input(z.object({ id: z.string().min(1).max(64) }))
     .query(async ({ ctx, input }) => {
       const row = await ctx.services.db.invocation.findFirst({
         where: { id: input.id, userId: ctx.user.id },
-        select: {
-          ...listSelect,
-          queueMs: true,
-          startMs: true,
-          execMs: true,
-          stdout: true,
-          stderr: true,
-        },
+        select: logSelect,
       });
       if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "No such call." });
       return row;

@@ -114,12 +114,19 @@ describe("pages", () => {
       await page.getByRole("button", { name: "Create function" }).click();
       await page.getByRole("heading", { level: 1, name: "hello" }).waitFor();
       await shot("function");
+      // No engine runs here: the console shows the route's refusal, reason and all.
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      await page.locator(".console-result .alert").getByText("HTTP 503").waitFor();
+      await shot("function-console-refused");
       await page.getByText("Upload a new version").click();
       await shot("function-upload");
       await open(page, `${app.url}/user/functions`);
       await shot("functions");
       await open(page, `${app.url}/user`);
       await shot("dashboard-functions");
+      await open(page, `${app.url}/user/latency`);
+      await page.getByRole("heading", { name: "No calls in this range" }).waitFor();
+      await shot("latency-empty");
       await open(page, `${app.url}/user/functions/no-such-function`);
       await shot("function-not-found");
 

@@ -147,6 +147,7 @@ describe("latency aggregations", () => {
         startMs: 0,
         execMs: 1,
         totalMs: 1,
+        stdout: `line ${i}\n`,
         createdAt: new Date(Date.now() - (25 - i) * 1000),
       });
     }
@@ -163,6 +164,15 @@ describe("latency aggregations", () => {
     await expect(stranger.caller.invocations.get({ id: ids[0]! })).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
+
+    // A function's log: the same order and paging, with each call's output and timings.
+    const logs = await caller.invocations.logs({ functionId: fn.id, limit: 20 });
+    const older = await caller.invocations.logs({ functionId: fn.id, cursor: logs.nextCursor! });
+    expect([...logs.items, ...older.items].map((r) => r.id)).toEqual([...ids].reverse());
+    expect(older.nextCursor).toBeNull();
+    expect(logs.items[0]).toMatchObject({ stdout: "line 24\n", stderr: "", queueMs: 0, execMs: 1 });
+    // Only the owner's: another user asking for this function's log gets nothing.
+    expect((await stranger.caller.invocations.logs({ functionId: fn.id })).items).toEqual([]);
   });
 });
 
