@@ -16,6 +16,26 @@ export interface RunnerConfig {
     pidsLimit: number;
     tmpMb: number;
   };
+  nanos: {
+    /** Kernel, boot image and mkfs of a Nanos build; unset = found in the ops install (opsDir). */
+    kernel?: string;
+    boot?: string;
+    mkfs?: string;
+    /** The ops binary, used to build images where there is no mkfs. */
+    ops?: string;
+    /** ops's home folder (~/.ops): releases in <version>/, the binary in bin/ops. */
+    opsDir: string;
+    /** qemu-system-x86_64, by name (searched on PATH) or path. */
+    qemu: string;
+    /** KVM when a probe boot works (auto), or forced. */
+    accel: "auto" | "kvm" | "tcg";
+    /** Images, the compiled Python stdlib and saved VM states (content-addressed, shareable). */
+    cacheDir: string;
+    /** Loopback ports forwarded to the VMs' agents. */
+    ports: { min: number; max: number };
+    /** Restore new VMs from a saved generic VM instead of booting them. */
+    snapshots: boolean;
+  };
   pools: {
     /** Generic prewarmed instances kept per engine and runtime. */
     genericPerRuntime: number;

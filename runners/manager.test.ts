@@ -102,6 +102,14 @@ function config(pools: Partial<RunnerConfig["pools"]> = {}): RunnerConfig {
     interpreters: { python: "python3", node: "node" },
     customImages: {},
     docker: { cpus: 1, pidsLimit: 64, tmpMb: 16 },
+    nanos: {
+      qemu: "qemu-system-x86_64",
+      opsDir: "/nonexistent/.ops",
+      accel: "tcg",
+      cacheDir: "/nonexistent/nanos",
+      ports: { min: 20000, max: 29999 },
+      snapshots: true,
+    },
     pools: {
       genericPerRuntime: 0,
       genericMemoryMb: 64,

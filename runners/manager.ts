@@ -55,6 +55,8 @@ export interface InvokeOutcome {
   /** Time in user code (agent's measure), or until the deadline. */
   durationMs: number;
   start: StartKind;
+  /** How the instance came up: booted, or restored from a saved VM (Nanos); null for Docker. */
+  bootMode: "boot" | "restore" | null;
   instanceId: string | null;
   truncated: { stdout: boolean; stderr: boolean };
   timings: { queueMs: number; startMs: number; execMs: number; totalMs: number };
@@ -210,6 +212,7 @@ export class RunnerManager {
     });
     const base = {
       start,
+      bootMode: instance.bootMode ?? null,
       instanceId: instance.id,
       truncated: { stdout: false, stderr: false },
     };
@@ -313,6 +316,7 @@ export class RunnerManager {
       timeout: error.outcome.timeout,
       durationMs: 0,
       start: error.outcome.start,
+      bootMode: null,
       instanceId: null,
       truncated: { stdout: false, stderr: false },
       timings: { queueMs: 0, startMs: totalMs, execMs: 0, totalMs },
@@ -371,7 +375,7 @@ export class RunnerManager {
   private async provision(engine: Engine, target: FunctionTarget): Promise<PooledInstance> {
     const began = performance.now();
     const stock = target.network ? undefined : this.stocks.get(`${engine.name}:${target.runtime}`);
-    let instance = stock?.take();
+    let instance = stock?.take(target.memoryMb);
     const origin: PooledInstance["origin"] = instance ? "prewarm" : "cold";
     if (instance) {
       const from = instance.memoryMb;

@@ -40,6 +40,8 @@ export interface Instance {
   readonly agent: AgentClient;
   /** Wall time the instance took to boot, ms. */
   readonly bootMs: number;
+  /** Booted, or restored from a saved generic VM (Nanos); unset for containers. */
+  readonly bootMode?: "boot" | "restore";
   /** Changes the memory limit of a running instance (specializing a generic one), if the engine can. */
   resize?(memoryMb: number): Promise<void>;
   diagnose(): Promise<InstanceDiagnosis>;

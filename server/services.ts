@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import path from "node:path";
 import { DockerEngine } from "../runners/docker/engine";
 import { RunnerManager } from "../runners/manager";
+import { NanosEngine } from "../runners/nanos/engine";
 import type { Engine } from "../runners/types";
 import { createSessionCookie, type SessionCookie } from "./auth/cookie";
 import { createOAuthService, type OAuthService } from "./auth/oauth/service";
@@ -118,6 +119,7 @@ export async function startServices(config: Config, log: Log = console.log): Pro
 function createEngines(config: Config): Engine[] {
   const engines: Engine[] = [];
   if (config.engines.includes("docker")) engines.push(new DockerEngine(config.runners));
+  if (config.engines.includes("nanos")) engines.push(new NanosEngine(config.runners));
   return engines;
 }
 

@@ -1,5 +1,9 @@
+import Docker from "dockerode";
+import type { RunnerConfig } from "../../runners/config";
+import { locateNanos } from "../../runners/nanos/availability";
 import type { EngineName, RuntimeName } from "../../runners/types";
 import { DockerBench } from "./docker";
+import { NanosBench } from "./nanos";
 
 /** What the benchmark needs to see of an engine beyond the HTTP route. */
 export interface EngineBench {
@@ -32,9 +36,10 @@ export interface EngineContext {
   ownerId: string;
 }
 
-/** Engines the benchmark can drive; adding Nanos means one more entry here. */
+/** Engines the benchmark can drive. */
 const FACTORIES: Partial<Record<EngineName, (context: EngineContext) => EngineBench>> = {
   docker: (context) => new DockerBench(context),
+  nanos: (context) => new NanosBench(context),
 };
 
 export const KNOWN_ENGINES: readonly EngineName[] = ["docker", "nanos"];
@@ -57,4 +62,49 @@ export function engineBench(name: string, context: EngineContext): EngineBench {
 
 export function supported() {
   return Object.keys(FACTORIES).join(", ");
+}
+
+export type Availability = { available: true } | { available: false; reason: string };
+
+/**
+ * Cheap checks of what each engine needs on this machine, made before any
+ * server starts, so a run of "every engine" can skip one with the reason
+ * instead of failing halfway. They are the first steps the engines' own
+ * start() takes; a problem only a real start finds (a failed image build,
+ * no usable accelerator) still ends that engine's run with the server's reason.
+ */
+const PROBES: Record<EngineName, (config: RunnerConfig) => Promise<Availability>> = {
+  docker: async (config) => {
+    // dockerode reads DOCKER_HOST itself, as the server's engine does.
+    try {
+      await new Docker().ping();
+      return { available: true };
+    } catch (error) {
+      const where = config.docker.host ?? "/var/run/docker.sock";
+      return {
+        available: false,
+        reason: `cannot reach the Docker engine at ${where} (${(error as Error).message})`,
+      };
+    }
+  },
+  nanos: async (config) => {
+    const located = await locateNanos(config.nanos);
+    return located.ok ? { available: true } : { available: false, reason: located.reason };
+  },
+};
+
+/** Whether the benchmark can drive `name` here: a driver registered above, and the engine's tools present. */
+export async function engineAvailability(
+  name: EngineName,
+  config: RunnerConfig,
+): Promise<Availability> {
+  const probed = await PROBES[name](config);
+  if (!probed.available) return probed;
+  if (!isSupportedEngine(name)) {
+    return {
+      available: false,
+      reason: `the benchmark has no ${name} driver yet (an EngineBench in benchmark/engines/${name}.ts, registered in benchmark/engines/index.ts)`,
+    };
+  }
+  return probed;
 }

@@ -50,3 +50,22 @@ async function holderIsGone(lockDir: string): Promise<boolean> {
     return (error as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
+
+/** Runs `fn` under the lock if nobody holds it; null (and `fn` not run) when someone does. */
+export async function tryFileLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T | null> {
+  await fs.mkdir(path.dirname(lockDir), { recursive: true });
+  try {
+    await fs.mkdir(lockDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    if (!(await holderIsGone(lockDir))) return null;
+    await fs.rm(lockDir, { recursive: true, force: true });
+    return tryFileLock(lockDir, fn);
+  }
+  try {
+    await fs.writeFile(path.join(lockDir, "pid"), String(process.pid));
+    return await fn();
+  } finally {
+    await fs.rm(lockDir, { recursive: true, force: true });
+  }
+}

@@ -38,7 +38,8 @@ export interface ImageContent {
 // DNS, for functions that ask for the network; passwd and group so that
 // user lookups (getpass, os.path.expanduser) answer as they do in Docker.
 const STATIC_FILES: Record<string, string> = {
-  "/etc/passwd": "root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
+  "/etc/passwd":
+    "root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
   "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
   "/etc/resolv.conf": "nameserver 10.0.2.3\n",
 };
@@ -60,7 +61,13 @@ export async function collectImageContent(
   const collected = await collectRuntimeFiles(runtime, interpreterPath);
   let files = collected.files;
   if (runtime === "python") {
-    files = await withCompiledStdlib(collected.interpreter, files, collected.hash, cacheDir, progress);
+    files = await withCompiledStdlib(
+      collected.interpreter,
+      files,
+      collected.hash,
+      cacheDir,
+      progress,
+    );
   }
   const staticDir = path.join(cacheDir, "static");
   await fs.mkdir(staticDir, { recursive: true });
@@ -133,8 +140,9 @@ async function withCompiledStdlib(
       }
       await run(
         interpreter,
-        ["-I", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
-          .concat(["-d", stdlib, target]),
+        ["-I", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"].concat(
+          ["-d", stdlib, target],
+        ),
         { maxBuffer: 16 * 1024 * 1024 },
       ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
         // A few stdlib files may not compile for this interpreter; compileall
@@ -142,6 +150,12 @@ async function withCompiledStdlib(
         if (!error.stdout && !error.stderr) throw new Error(`compileall failed: ${error.message}`);
       });
       await fs.writeFile(done, "");
+      // Copies made for an earlier interpreter or agent are dead weight now.
+      for (const name of await fs.readdir(path.dirname(target))) {
+        const other = path.join(path.dirname(target), name);
+        if (other !== target && !name.endsWith(".lock"))
+          await fs.rm(other, { recursive: true, force: true });
+      }
     });
   }
   const compiled = (await fs.readdir(target, { recursive: true, withFileTypes: true }))

@@ -35,7 +35,9 @@ export function renderManifest(spec: ManifestSpec): string {
       throw new ManifestError(`${file.guest} is both a folder and a file`);
     }
     if (existing !== undefined && existing !== file.host) {
-      throw new ManifestError(`${file.guest} comes from two host files: ${existing} and ${file.host}`);
+      throw new ManifestError(
+        `${file.guest} comes from two host files: ${existing} and ${file.host}`,
+      );
     }
     parent.set(name, file.host);
   }
@@ -56,7 +58,8 @@ export function renderManifest(spec: ManifestSpec): string {
 }
 
 function parts(guestPath: string): string[] {
-  if (!guestPath.startsWith("/")) throw new ManifestError(`Guest paths must be absolute: "${guestPath}"`);
+  if (!guestPath.startsWith("/"))
+    throw new ManifestError(`Guest paths must be absolute: "${guestPath}"`);
   const names = guestPath.split("/").filter(Boolean);
   if (names.some((n) => n === "." || n === "..")) {
     throw new ManifestError(`Guest paths must be normalised: "${guestPath}"`);
@@ -89,7 +92,11 @@ function renderTree(tree: Tree, indent: string): string[] {
     } else if (node.size === 0) {
       out.push(`${indent}${quote(name)}:(children:())`);
     } else {
-      out.push(`${indent}${quote(name)}:(children:(`, ...renderTree(node, `${indent} `), `${indent}))`);
+      out.push(
+        `${indent}${quote(name)}:(children:(`,
+        ...renderTree(node, `${indent} `),
+        `${indent}))`,
+      );
     }
   }
   return out;

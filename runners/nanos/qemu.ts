@@ -90,7 +90,7 @@ export function shellQuote(value: string): string {
 /** qemu could not listen on the forwarded port: another process holds it. */
 export class PortTakenError extends Error {}
 
-const HOSTFWD_FAILED = /Could not set up host forwarding rule|hostfwd/i;
+const HOSTFWD_FAILED = /Could not set up host forwarding rule/i;
 
 /** One running qemu process: its exit, the end of its stderr, and its monitor. */
 export class QemuProcess {

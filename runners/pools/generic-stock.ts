@@ -32,8 +32,16 @@ export class GenericStock {
     return this.options.memoryMb;
   }
 
-  /** A generic instance, or undefined when none is ready; refills in the background. */
-  take(): Instance | undefined {
+  /**
+   * A generic instance, or undefined when none is ready; refills in the
+   * background. One whose memory is fixed (a VM's, set at boot) is only
+   * handed to a function of that size.
+   */
+  take(memoryMb?: number): Instance | undefined {
+    const next = this.ready.at(-1);
+    if (next && memoryMb !== undefined && next.memoryMb !== memoryMb && !next.resize) {
+      return undefined;
+    }
     const instance = this.ready.pop();
     this.refill();
     return instance;

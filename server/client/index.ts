@@ -56,6 +56,8 @@ export interface InvocationResponse {
   engine: "docker" | "nanos";
   version: number;
   start: "cold" | "prewarm" | "warm";
+  /** Nanos only: the call's VM was booted, or restored from a saved VM. */
+  bootMode?: "boot" | "restore";
   timings: { queueMs: number; startMs: number; execMs: number; totalMs: number };
 }
 

@@ -132,6 +132,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         pidsLimit: env.DOCKER_PIDS_LIMIT,
         tmpMb: env.DOCKER_TMP_MB,
       },
+      nanos: {
+        kernel: env.NANOS_KERNEL && path.resolve(env.NANOS_KERNEL),
+        boot: env.NANOS_BOOT && path.resolve(env.NANOS_BOOT),
+        mkfs: env.NANOS_MKFS && path.resolve(env.NANOS_MKFS),
+        ops: env.NANOS_OPS && path.resolve(env.NANOS_OPS),
+        opsDir: path.join(env.OPS_HOME ?? os.homedir(), ".ops"),
+        qemu: env.NANOS_QEMU,
+        accel: env.NANOS_ACCEL,
+        cacheDir: path.resolve(env.NANOS_CACHE_DIR ?? path.join(dataDir, "nanos")),
+        ports: (([min, max]) => ({ min: min!, max: max! }))(env.NANOS_PORTS.split("-").map(Number)),
+        snapshots: env.NANOS_SNAPSHOTS === "on",
+      },
       pools: {
         genericPerRuntime: env.POOL_GENERIC_PER_RUNTIME,
         genericMemoryMb: env.POOL_GENERIC_MEMORY_MB,

@@ -84,6 +84,29 @@ export const envSchema = z
     /** An image of your own per runtime (it must contain python3 / node). */
     RUNTIME_IMAGE_PYTHON: optionalString,
     RUNTIME_IMAGE_NODE: optionalString,
+    /** A Nanos build's kernel, boot image and mkfs; unset = the newest ops release in ~/.ops. */
+    NANOS_KERNEL: optionalString,
+    NANOS_BOOT: optionalString,
+    NANOS_MKFS: optionalString,
+    /** The ops binary (images are built with it when there is no mkfs); unset = ~/.ops/bin/ops or PATH. */
+    NANOS_OPS: optionalString,
+    /** Parent of ops's .ops folder, as ops reads it. */
+    OPS_HOME: optionalString,
+    NANOS_QEMU: z.string().trim().min(1).default("qemu-system-x86_64"),
+    NANOS_ACCEL: z.enum(["auto", "kvm", "tcg"]).default("auto"),
+    /** Nanos images and saved VM states; unset = DATA_DIR/nanos. */
+    NANOS_CACHE_DIR: optionalString,
+    /** Loopback ports for the VMs' agents, "min-max". */
+    NANOS_PORTS: z
+      .string()
+      .regex(/^\d+-\d+$/, "Use a range like 20000-29999")
+      .refine((v) => {
+        const [min, max] = v.split("-").map(Number);
+        return min! >= 1024 && max! <= 65535 && min! <= max!;
+      }, "Use ports 1024-65535, the smaller first")
+      .default("20000-29999"),
+    /** Restore Nanos VMs from a saved generic VM (on), or always boot (off). */
+    NANOS_SNAPSHOTS: z.enum(["on", "off"]).default("on"),
     POOL_GENERIC_PER_RUNTIME: z.coerce.number().int().min(0).max(64).default(2),
     POOL_GENERIC_MEMORY_MB: z.coerce.number().int().min(64).max(2048).default(128),
     POOL_IDLE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),

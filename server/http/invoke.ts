@@ -147,6 +147,7 @@ export function createInvokeHandler(services: Services) {
       versionNumber: fn.target.versionNumber,
       engine,
       start: outcome.start,
+      bootMode: outcome.bootMode,
       status: outcome.status,
       timeout: outcome.timeout,
       error: outcome.error,
@@ -168,6 +169,8 @@ export function createInvokeHandler(services: Services) {
       engine,
       version: fn.target.versionNumber,
       start: outcome.start,
+      // Nanos only: whether the call's VM was booted or restored from a saved VM.
+      bootMode: outcome.bootMode ?? undefined,
       timings: outcome.timings,
     });
   };

@@ -108,13 +108,13 @@ async function writeBatch(db: Database, batch: InvocationRecord[]): Promise<numb
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${json}::jsonb) AS r(
         id text, "functionId" text, "userId" text, "versionNumber" int, engine "EngineKind",
-        start "StartKind", status int, timeout boolean, error text, "durationMs" float8,
+        start "StartKind", "bootMode" "BootMode", status int, timeout boolean, error text, "durationMs" float8,
         "queueMs" float8, "startMs" float8, "execMs" float8, "totalMs" float8,
         stdout text, stderr text, "createdAt" timestamptz)
     ), inserted AS (
-      INSERT INTO "Invocation" (id, "functionId", "userId", "versionNumber", engine, start, status,
+      INSERT INTO "Invocation" (id, "functionId", "userId", "versionNumber", engine, start, "bootMode", status,
         timeout, error, "durationMs", "queueMs", "startMs", "execMs", "totalMs", stdout, stderr, "createdAt")
-      SELECT id, "functionId", "userId", "versionNumber", engine, start, status,
+      SELECT id, "functionId", "userId", "versionNumber", engine, start, "bootMode", status,
         coalesce(timeout, false), error, "durationMs", "queueMs", "startMs", "execMs", "totalMs",
         coalesce(stdout, ''), coalesce(stderr, ''), "createdAt" AT TIME ZONE 'UTC'
       FROM input

@@ -34,6 +34,8 @@ const listSelect = {
   versionNumber: true,
   engine: true,
   start: true,
+  /** Nanos: whether the call's instance was booted or restored from a snapshot. */
+  bootMode: true,
   status: true,
   timeout: true,
   error: true,

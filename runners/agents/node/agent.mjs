@@ -20,14 +20,19 @@
 //   process.exit() / an uncaught error of its own.
 // - process.exit(n) never ends the agent: it records n & 0xFF for the call
 //   that invoked it and throws to unwind that call's code.
+// - A host that restores instances from one saved VM (Nanos) sends a `seed`
+//   with /init, mixed into this instance's randomness, and its clock
+//   (`hostTimeMs`) with /init and /run: see "Instances restored from a
+//   snapshot" in docs/agent-protocol.md.
 // - .js/.cjs are CommonJS, .mjs is ESM. An ESM script is re-imported per call
 //   under a fresh URL (no vm modules without a flag), so each run keeps one
 //   small module record for the life of the instance.
 import { AsyncLocalStorage, createHook } from "node:async_hooks";
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import Module, { createRequire } from "node:module";
+import Module, { createRequire, syncBuiltinESMExports } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -43,6 +48,123 @@ const fn = { phase: "generic" }; // generic -> loading -> ready | failed
 let active = null; // the Call whose output is being captured, if any
 let running = false;
 let runs = 0;
+let clockOffsetMs = 0; // host clock minus ours, when the host sent its time
+const realDateNow = Date.now;
+const nowMs = () => realDateNow() + clockOffsetMs;
+
+/**
+ * Takes the host's clock as the reference. A VM restored from a snapshot
+ * resumes with the clock it was saved with, hours or days behind, and node
+ * cannot set the system clock: Date.now(), new Date() and Date() are shifted
+ * by the offset instead (other clocks, e.g. file times, are not).
+ */
+function syncClock(hostMs) {
+  if (typeof hostMs !== "number" || !Number.isFinite(hostMs)) return;
+  const offset = hostMs - realDateNow();
+  if (Math.abs(offset) <= 20 && clockOffsetMs === 0) return;
+  clockOffsetMs = offset;
+  if (globalThis.Date.now === nowMs) return;
+  const RealDate = globalThis.Date;
+  RealDate.now = nowMs;
+  // A proxy, not a subclass: dates node itself makes (fs.Stats) stay `instanceof Date`.
+  globalThis.Date = new Proxy(RealDate, {
+    construct: (target, args, newTarget) =>
+      Reflect.construct(target, args.length === 0 ? [nowMs()] : args, newTarget),
+    apply: () => new RealDate(nowMs()).toString(),
+  });
+}
+
+/**
+ * Makes this instance's randomness its own. VMs restored from one snapshot
+ * resume the same OpenSSL and V8 random state, so without this two instances
+ * would draw the same bytes, UUIDs and Math.random() values. The crypto
+ * functions' output is XORed with an AES-256-CTR keystream under a key
+ * derived (HMAC-SHA256) from the host's per-instance seed, and Math.random
+ * becomes an sfc32 generator seeded from that mix.
+ */
+function reseed(seedHex) {
+  const seed = Buffer.from(seedHex, "hex");
+  const derive = (label) => crypto.createHmac("sha256", seed).update(label).digest();
+  const keystream = crypto.createCipheriv(
+    "aes-256-ctr",
+    derive("cloudless key"),
+    derive("cloudless iv").subarray(0, 16),
+  );
+  const mix = (view, offset = 0, length = view.byteLength - offset) => {
+    const bytes = new Uint8Array(view.buffer ?? view, (view.byteOffset ?? 0) + offset, length);
+    const pad = keystream.update(Buffer.alloc(length));
+    for (let i = 0; i < length; i++) bytes[i] ^= pad[i];
+    return view;
+  };
+  const real = { ...crypto };
+  const byteRange = (buf, offset = 0, size) => {
+    const unit = buf.BYTES_PER_ELEMENT ?? 1;
+    const start = offset * unit;
+    return [start, size === undefined ? buf.byteLength - start : size * unit];
+  };
+  crypto.randomBytes = function randomBytes(size, callback) {
+    if (typeof callback !== "function") return mix(real.randomBytes(size));
+    return real.randomBytes(size, (error, buf) => callback(error, error ? buf : mix(buf)));
+  };
+  crypto.randomFillSync = function randomFillSync(buf, offset, size) {
+    real.randomFillSync(buf, offset, size);
+    return mix(buf, ...byteRange(buf, offset, size));
+  };
+  crypto.randomFill = function randomFill(buf, offset, size, callback) {
+    const cb = [offset, size, callback].find((a) => typeof a === "function");
+    const [o, s] = [offset, size].map((a) => (typeof a === "function" ? undefined : a));
+    return real.randomFill(buf, o, s, (error, filled) =>
+      cb(error, error ? filled : mix(filled, ...byteRange(filled, o, s))),
+    );
+  };
+  // crypto.getRandomValues is a fixed getter that calls the web crypto
+  // object's method: replacing the method there covers both.
+  const web = globalThis.crypto;
+  const webGetRandomValues = web.getRandomValues.bind(web);
+  const getRandomValues = (array) => mix(webGetRandomValues(array));
+  const randomUUID = () => {
+    const b = crypto.randomBytes(16);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = b.toString("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+  crypto.randomUUID = randomUUID;
+  crypto.randomInt = function randomInt(min, max, callback) {
+    if (max === undefined || typeof max === "function") [min, max, callback] = [0, min, max];
+    real.randomInt(min, max); // its argument checks and errors
+    const range = max - min;
+    const limit = 2 ** 48 - (2 ** 48 % range);
+    let x;
+    do x = crypto.randomBytes(6).readUIntBE(0, 6);
+    while (x >= limit);
+    if (typeof callback !== "function") return min + (x % range);
+    process.nextTick(callback, null, min + (x % range));
+  };
+  for (const [name, value] of Object.entries({ getRandomValues, randomUUID })) {
+    Object.defineProperty(web, name, { value, writable: true, configurable: true });
+  }
+  syncBuiltinESMExports(); // `import { randomBytes } from "node:crypto"` sees the wrappers
+  const [a, b, c, d] = new Uint32Array(crypto.randomBytes(16).buffer);
+  Math.random = sfc32(a, b, c, d);
+}
+
+/** sfc32: a small fast generator; two draws make a double with 53 random bits. */
+function sfc32(a, b, c, d) {
+  const next = () => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return function random() {
+    return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+  };
+}
 
 /** One stream of one call: kept up to `limit` UTF-8 bytes, the rest counted. */
 class Capture {
@@ -249,8 +371,7 @@ function context(body) {
     functionId: fn.functionId,
     version: fn.version,
     deadlineMs,
-    remainingMs: () =>
-      typeof deadlineMs === "number" ? Math.max(0, deadlineMs - Date.now()) : null,
+    remainingMs: () => (typeof deadlineMs === "number" ? Math.max(0, deadlineMs - nowMs()) : null),
   };
 }
 
@@ -259,6 +380,7 @@ async function run(body) {
   const args = body.args ?? [];
   if (!Array.isArray(args)) return [400, { error: "args must be a list" }];
   if (running) return [409, { error: "busy" }];
+  syncClock(body.hostTimeMs);
   running = true;
   const call = new Call(fn.limit);
   active = call;
@@ -364,6 +486,12 @@ async function init(body) {
   if (!(moduleFile === undefined || typeof moduleFile === "string") || !Number.isInteger(limit)) {
     return [400, { error: "moduleFile must be a string, outputLimitBytes a count" }];
   }
+  const { seed } = body;
+  if (seed !== undefined && !(typeof seed === "string" && /^([0-9a-f]{2}){16,}$/i.test(seed))) {
+    return [400, { error: "seed must be a hex string of 16 bytes or more" }];
+  }
+  syncClock(body.hostTimeMs);
+  if (seed !== undefined) reseed(seed);
   fn.phase = "loading";
   const started = performance.now();
   Object.assign(fn, { style, limit, functionId: body.functionId, version: body.version });
@@ -449,6 +577,11 @@ function onRequest(req, res) {
 function main(argv) {
   const options = {};
   for (let i = 0; i + 1 < argv.length; i += 2) options[argv[i]] = argv[i + 1];
+  // The seed's primitives once, before the agent is ready: OpenSSL loads
+  // algorithms lazily, and a VM saved after this (Nanos) resumes with them
+  // loaded instead of loading them in every restored copy's /init.
+  crypto.createHmac("sha256", "warm").update("up").digest();
+  crypto.createCipheriv("aes-256-ctr", Buffer.alloc(32), Buffer.alloc(16)).update(Buffer.alloc(16));
   const server = http.createServer(onRequest);
   // Keep-alive connections idle as long as the host likes; calls may be long.
   server.keepAliveTimeout = 0;

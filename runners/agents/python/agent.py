@@ -18,6 +18,10 @@ Rules chosen here:
   module-level async clients survive); tasks a call leaves behind are
   cancelled when it ends, as asyncio.run() would.
 - Exit codes are what a shell would see: sys.exit(n) -> n & 0xFF.
+- A host that restores instances from one saved VM (Nanos) sends a `seed`
+  with /init, mixed into this instance's randomness, and its clock
+  (`hostTimeMs`) with /init and /run: see "Instances restored from a
+  snapshot" in docs/agent-protocol.md.
 """
 import sys
 
@@ -47,6 +51,83 @@ fn = {"phase": "generic"}  # generic -> loading -> ready | failed
 active = None  # the Call whose output is being captured, if any
 busy = threading.Lock()
 loop = None
+clock = {"offset_ms": 0.0}  # host clock minus ours, when the host sent its time
+
+
+def sync_clock(host_ms):
+    """Take the host's clock as the reference. A VM restored from a snapshot
+    resumes with the clock it was saved with, hours or days behind. In a
+    Nanos VM the clock is the instance's own: set it. Anywhere else it is the
+    host's, never to be touched: keep the offset for context.remaining_ms()."""
+    if isinstance(host_ms, bool) or not isinstance(host_ms, (int, float)):
+        return
+    offset = host_ms - time.time() * 1000
+    if abs(offset) > 20 and os.uname().sysname == "Nanos":
+        try:
+            time.clock_settime(time.CLOCK_REALTIME, host_ms / 1000)
+            offset = host_ms - time.time() * 1000
+        except (OSError, AttributeError):
+            pass
+    clock["offset_ms"] = offset
+
+
+def now_ms():
+    return time.time() * 1000 + clock["offset_ms"]
+
+
+class SeedStream:
+    """HMAC-SHA256(seed, counter) blocks: the bytes mixed into os.urandom."""
+
+    def __init__(self, key):
+        from _sha256 import sha256
+
+        key = (sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self.sha256, self.counter, self.left, self.lock = sha256, 0, b"", threading.Lock()
+        self.inner = bytes(b ^ 0x36 for b in key)
+        self.outer = bytes(b ^ 0x5C for b in key)
+
+    def read(self, n):
+        with self.lock:
+            out = [self.left]
+            have = len(self.left)
+            while have < n:
+                self.counter += 1
+                message = self.counter.to_bytes(8, "big")
+                inner = self.sha256(self.inner + message).digest()
+                out.append(self.sha256(self.outer + inner).digest())
+                have += 32
+            data = b"".join(out)
+            self.left = data[n:]
+            return data[:n]
+
+
+def mixed(read, stream):
+    def mix(*args, **kwargs):
+        data = read(*args, **kwargs)
+        n = len(data)
+        pad = int.from_bytes(stream.read(n), "little")
+        return (int.from_bytes(data, "little") ^ pad).to_bytes(n, "little")
+
+    mix.__name__, mix.__doc__ = read.__name__, read.__doc__
+    return mix
+
+
+def reseed(seed):
+    """Make this instance's randomness its own. VMs restored from one
+    snapshot resume the same kernel random state, Mersenne Twister and all,
+    so without this two instances would draw the same os.urandom, uuid4 and
+    secrets values. Three steps: read past 64 KiB so Nanos's ChaCha20 re-keys
+    from the CPU's RDRAND (fresh in every VM); XOR os.urandom/os.getrandom
+    (and so secrets, uuid4, SystemRandom) with a stream keyed by the host's
+    per-instance seed; reseed `random` from the result."""
+    import random
+
+    os.urandom(65 * 1024 + 1)
+    stream = SeedStream(bytes.fromhex(seed))
+    os.urandom = random._urandom = mixed(os.urandom, stream)
+    if hasattr(os, "getrandom"):
+        os.getrandom = mixed(os.getrandom, stream)
+    random.seed(os.urandom(32))
 
 
 class Capture:
@@ -159,7 +240,7 @@ class Context:
     def remaining_ms(self):
         if not isinstance(self.deadline_ms, (int, float)):
             return None
-        return max(0, int(self.deadline_ms - time.time() * 1000))
+        return max(0, int(self.deadline_ms - now_ms()))
 
     remainingMs = remaining_ms
 
@@ -242,6 +323,12 @@ def init(body):
         return 400, {"error": "moduleFile must be a string, env an object"}
     if not isinstance(limit, int) or limit < 0:
         return 400, {"error": "outputLimitBytes must be a count"}
+    seed = body.get("seed")
+    if seed is not None and not (isinstance(seed, str) and len(seed) >= 32 and is_hex(seed)):
+        return 400, {"error": "seed must be a hex string of 16 bytes or more"}
+    sync_clock(body.get("hostTimeMs"))
+    if seed is not None:
+        reseed(seed)
     fn["phase"], started = "loading", time.perf_counter()
     module_file = os.path.basename(module_file or handler.split(".")[0] + ".py")
     fn.update(style=style, module_file=module_file, limit=limit)
@@ -263,6 +350,13 @@ def init(body):
         return 422, {"error": line, "stderr": call.err.text()}
     active, fn["phase"] = None, "ready"
     return 200, {"ok": True, "initMs": round((time.perf_counter() - started) * 1000, 3)}
+
+
+def is_hex(text):
+    try:
+        return len(bytes.fromhex(text)) * 2 == len(text)
+    except ValueError:
+        return False
 
 
 def run_script(args):
@@ -308,6 +402,7 @@ def run(body):
         return 400, {"error": "args must be a list"}
     if not busy.acquire(blocking=False):
         return 409, {"error": "busy"}
+    sync_clock(body.get("hostTimeMs"))
     try:
         call = active = Call(fn["limit"])
         status, result, error, started = 0, None, None, time.perf_counter()
