@@ -14,7 +14,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["server/**/*.test.ts", "app/**/*.test.ts", "runners/**/*.test.ts"] },
+        test: {
+          name: "unit",
+          include: [
+            "server/**/*.test.ts",
+            "app/**/*.test.ts",
+            "runners/**/*.test.ts",
+            "benchmark/**/*.test.ts",
+          ],
+        },
       },
       {
         extends: true,

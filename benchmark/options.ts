@@ -1,10 +1,23 @@
+import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import type { RuntimeName } from "../runners/types";
+import type { EngineName, RuntimeName } from "../runners/types";
 import { isSupportedEngine, KNOWN_ENGINES, supported } from "./engines/index";
+import { REPO_ROOT } from "./server";
+
+/** What to do instead of measuring: print or write the README section, or redraw a report. */
+export type Task =
+  | { kind: "readme"; file: string }
+  | { kind: "update-readme"; file: string }
+  | { kind: "render"; file: string };
 
 export interface Options {
-  engine: string;
+  /** Engines asked for by name; undefined = every engine available on this machine. */
+  engines?: EngineName[];
   json?: string;
+  /** Where `<timestamp>.json/.html` and `latest.*` go; undefined = write no report. */
+  resultsDir?: string;
+  task?: Task;
+  quick: boolean;
   runtimes: RuntimeName[];
   coldSamples: number;
   prewarmSamples: number;
@@ -28,14 +41,37 @@ function positive(name: string) {
   };
 }
 
-/** `npm run benchmark -- --engine docker [--json FILE] …`; --quick shrinks every phase for a smoke run. */
+export const DEFAULT_RESULTS_DIR = path.join(REPO_ROOT, "benchmark", "results");
+
+/** `npm run benchmark [-- --engine docker] [--json FILE] …`; --quick shrinks every phase for a smoke run. */
 export function parseOptions(argv: string[]): Options {
   const program = new Command("npm run benchmark --")
     .description(
-      "Measures cold, prewarm and warm latency, warm throughput with its invocation records, idle instance memory and a naive `docker run` baseline, against a Cloudless server it starts and removes.",
+      "Measures cold, prewarm and warm latency, warm throughput with its invocation records, idle instance memory and a naive baseline (a fresh instance per call), against a Cloudless server it starts and removes. Without --engine it measures every engine available here and says why it skips the others. Writes benchmark/results/<timestamp>.json and .html (a self-contained report) and copies them to latest.json / latest.html.",
     )
-    .option("--engine <name>", `engine to measure (${KNOWN_ENGINES.join(", ")})`, "docker")
+    .option(
+      "--engine <names>",
+      `engines to measure, comma-separated (${KNOWN_ENGINES.join(", ")}); default: every available one`,
+    )
     .option("--json <file>", "also write the figures as JSON to this file")
+    .option(
+      "--results-dir <dir>",
+      "folder for the <timestamp>.json/.html report and latest.*",
+      DEFAULT_RESULTS_DIR,
+    )
+    .option("--no-report", "write no <timestamp>.json/.html report and leave latest.* alone")
+    .option(
+      "--readme [file]",
+      "print the README's Benchmark section (a Markdown table) for a results file (default: latest.json), without measuring",
+    )
+    .option(
+      "--update-readme [file]",
+      "put that section into README.md (replacing the old one), without measuring",
+    )
+    .option(
+      "--render <file>",
+      "rewrite the HTML report of a results JSON file next to it, without measuring",
+    )
     .option(
       "--runtimes <list>",
       "runtimes, comma-separated; the first one is the headline",
@@ -74,14 +110,37 @@ export function parseOptions(argv: string[]): Options {
   program.parse(argv, { from: "user" });
   const o = program.opts();
 
-  if (!isSupportedEngine(o.engine)) {
-    const known = (KNOWN_ENGINES as readonly string[]).includes(o.engine);
-    program.error(
-      known
-        ? `error: the benchmark does not support the ${o.engine} engine yet (supported: ${supported()})`
-        : `error: unknown engine "${o.engine}" (supported: ${supported()})`,
-    );
+  let engines: EngineName[] | undefined;
+  if (o.engine !== undefined) {
+    engines = [];
+    for (const name of String(o.engine)
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      if (!isSupportedEngine(name)) {
+        const known = (KNOWN_ENGINES as readonly string[]).includes(name);
+        // program.error exits; the return only tells the compiler so.
+        return program.error(
+          known
+            ? `error: the benchmark does not support the ${name} engine yet (supported: ${supported()})`
+            : `error: unknown engine "${name}" (supported: ${supported()})`,
+        );
+      }
+      if (!engines.includes(name)) engines.push(name);
+    }
+    if (engines.length === 0) program.error("error: --engine needs at least one engine name");
   }
+  const resultsDir = path.resolve(String(o.resultsDir));
+  const latest = path.join(resultsDir, "latest.json");
+  const pick = (value: unknown) => (typeof value === "string" ? path.resolve(value) : latest);
+  const task: Task | undefined =
+    o.render !== undefined
+      ? { kind: "render", file: path.resolve(String(o.render)) }
+      : o.updateReadme !== undefined
+        ? { kind: "update-readme", file: pick(o.updateReadme) }
+        : o.readme !== undefined
+          ? { kind: "readme", file: pick(o.readme) }
+          : undefined;
   const runtimes = String(o.runtimes)
     .split(",")
     .map((s) => s.trim())
@@ -100,8 +159,11 @@ export function parseOptions(argv: string[]): Options {
   }
   const quick = Boolean(o.quick);
   return {
-    engine: o.engine,
+    engines,
     json: o.json,
+    resultsDir: o.report === false ? undefined : resultsDir,
+    task,
+    quick,
     runtimes: runtimes as RuntimeName[],
     coldSamples: quick ? 3 : o.coldSamples,
     prewarmSamples: quick ? 3 : o.prewarmSamples,

@@ -1,15 +1,19 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { RunnerConfig } from "../runners/config";
 import type { EngineName, RuntimeName } from "../runners/types";
 import { loadConfig } from "../server/config/config";
 import { baselinePhase } from "./baseline";
 import { InvokeClient } from "./client";
 import { type BenchFunction, createBenchUser, Deployer } from "./deploy";
-import { type EngineBench, engineBench } from "./engines/index";
+import { type EngineBench, engineAvailability, engineBench, KNOWN_ENGINES } from "./engines/index";
+import { renderHtml } from "./html";
 import { firstCallPhase, type PhaseContext, targetOf, waitForSettled, warmPhase } from "./latency";
+import { machineInfo, roundLoad } from "./machine";
+import { readmeSection, replaceSection } from "./markdown";
 import { idleMemory } from "./memory";
-import { type Options, parseOptions } from "./options";
+import { type Options, parseOptions, type Task } from "./options";
 import { Records } from "./records";
 import {
   type BenchResults,
@@ -18,17 +22,24 @@ import {
   type Shutdown,
   toJson,
 } from "./report";
-import { type Database, type Server, startDatabase, startServer } from "./server";
+import { type RunReport, readRunReport, writeRunReport } from "./run-report";
+import { type Database, REPO_ROOT, type Server, startDatabase, startServer } from "./server";
 import { throughputPhase } from "./throughput";
 
 /**
- * `npm run benchmark -- --engine docker [--json FILE]`: starts its own
- * Cloudless (child process, embedded PostgreSQL, temp data folder), deploys a
- * trivial function per runtime through the SDK, measures every phase through
- * the HTTP route, prints a table, and removes everything it made, also on
- * Ctrl-C and on failure.
+ * `npm run benchmark [-- --engine docker] [--json FILE]`: for every engine
+ * available here (or the ones named), starts its own Cloudless (child
+ * process, embedded PostgreSQL, temp data folder), deploys a trivial function
+ * per runtime through the SDK, measures every phase through the HTTP route,
+ * prints a table, and removes everything it made, also on Ctrl-C and on
+ * failure. Then writes one report of all engines: results/<timestamp>.json
+ * and a self-contained .html, copied to latest.*.
  */
-const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+let currentEngine: string | undefined;
+const log = (line: string) =>
+  console.log(
+    `${new Date().toISOString().slice(11, 19)} ${currentEngine ? `[${currentEngine}] ` : ""}${line}`,
+  );
 
 /** Undo steps, run newest first exactly once (normal end, failure or Ctrl-C). */
 class Cleanup {
@@ -44,6 +55,7 @@ class Cleanup {
     this.steps.push({ name, run });
   }
 
+  /** Also between engines: once done, steps added later (the next engine's) wait for the next run. */
   run(): Promise<void> {
     this.running ??= (async () => {
       for (const step of this.steps.splice(0).reverse()) {
@@ -53,7 +65,9 @@ class Cleanup {
           log(`cleanup: ${step.name} failed: ${(error as Error).message}`);
         }
       }
-    })();
+    })().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 }
@@ -86,7 +100,8 @@ process.on("uncaughtException", (error) => {
   void cleanup.run().finally(() => process.exit(1));
 });
 
-async function main(options: Options) {
+/** Every phase against one engine, with a database, data folder and servers of its own. */
+async function benchEngine(options: Options, engineName: EngineName): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg();
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "cloudless-bench-"));
@@ -104,8 +119,7 @@ async function main(options: Options) {
     SESSION_SECRET: "x".repeat(32),
     ENGINES: "",
   }).runners;
-  const engine = engineBench(options.engine, { dataDir, ownerId });
-  const engineName = engine.name;
+  const engine = engineBench(engineName, { dataDir, ownerId });
   log(`Temp folder ${root}`);
 
   log("Starting the embedded PostgreSQL…");
@@ -222,7 +236,7 @@ async function main(options: Options) {
 
   const results: BenchResults = {
     engine: engineName,
-    command: `npm run benchmark -- ${process.argv.slice(2).join(" ")}`.trim(),
+    command: commandLine(),
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: {
@@ -256,11 +270,139 @@ async function main(options: Options) {
     shutdowns,
   };
   printReport(results);
+  return results;
+}
+
+function commandLine() {
+  const args = process.argv.slice(2).join(" ");
+  return args ? `npm run benchmark -- ${args}` : "npm run benchmark";
+}
+
+/**
+ * The engines' settings as the server will resolve them from this
+ * environment (NANOS_*, DOCKER_HOST, PYTHON_BIN…): what the availability
+ * checks and the machine description look at. Development mode, so the
+ * production-only requirements (BASE_URL) do not apply to this look.
+ */
+function hostRunnerConfig(): RunnerConfig {
+  return loadConfig({
+    ...process.env,
+    NODE_ENV: "development",
+    DATA_DIR: path.join(os.tmpdir(), "cloudless-bench-probe"),
+    SESSION_SECRET: "x".repeat(32),
+    ENGINES: "",
+  }).runners;
+}
+
+async function main(options: Options) {
+  if (options.task) return runTask(options.task);
+  const startedAt = new Date().toISOString();
+  const hostConfig = hostRunnerConfig();
+  const machine = await machineInfo(hostConfig);
+  log(
+    `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Linux ${machine.kernel}; load ${machine.loadBefore.join(" ")}`,
+  );
+
+  // Named engines must run (a failure says why); "every engine" skips what this machine lacks.
+  const wanted = options.engines ?? KNOWN_ENGINES;
+  const toRun: EngineName[] = [];
+  const skipped: RunReport["skipped"] = [];
+  for (const name of wanted) {
+    const availability = await engineAvailability(name, hostConfig);
+    if (availability.available) toRun.push(name);
+    else if (options.engines) {
+      throw new Error(`The ${name} engine cannot be benchmarked here: ${availability.reason}`);
+    } else {
+      skipped.push({ engine: name, reason: availability.reason });
+      log(`Skipping ${name}: ${availability.reason}`);
+    }
+  }
+  if (toRun.length === 0) {
+    throw new Error(
+      `No engine can be benchmarked here:\n${skipped.map((s) => `  ${s.engine}: ${s.reason}`).join("\n")}`,
+    );
+  }
+  log(
+    `Measuring ${toRun.join(", ")}${options.quick ? " (--quick: tiny samples)" : ""}; the report is written at the end`,
+  );
+
+  const results: Array<[EngineName, BenchResults]> = [];
+  const failed: RunReport["failed"] = [];
+  for (const [i, name] of toRun.entries()) {
+    currentEngine = `${name} ${i + 1}/${toRun.length}`;
+    const began = performance.now();
+    log(`━━ ${name}: cold, prewarm, warm, idle memory, baseline, throughput ━━`);
+    try {
+      results.push([name, await benchEngine(options, name)]);
+      log(`${name} done in ${((performance.now() - began) / 60_000).toFixed(1)} min`);
+    } catch (error) {
+      // One engine failing part way must not lose the others' figures, unless it was all we ran.
+      if (interrupted || toRun.length === 1) throw error;
+      const message = (error as Error).message;
+      failed.push({ engine: name, error: message });
+      log(`${name} FAILED: ${message.split("\n")[0]}; going on with the next engine`);
+    } finally {
+      await cleanup.run();
+    }
+  }
+  currentEngine = undefined;
+  machine.loadAfter = roundLoad(os.loadavg());
+
+  const report: RunReport = {
+    format: "cloudless-benchmark/1",
+    command: commandLine(),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick: options.quick,
+    machine,
+    engines: Object.fromEntries(results.map(([name, r]) => [name, toJson(r)])),
+    skipped,
+    failed,
+  };
   if (options.json) {
+    // One engine: the same file as before run reports existed; several: the run report.
+    const json = results.length === 1 && failed.length === 0 ? toJson(results[0]![1]) : report;
     await fs.mkdir(path.dirname(path.resolve(options.json)), { recursive: true });
-    await fs.writeFile(options.json, `${JSON.stringify(toJson(results), null, 2)}\n`);
+    await fs.writeFile(options.json, `${JSON.stringify(json, null, 2)}\n`);
     log(`Wrote ${options.json}`);
   }
+  if (options.resultsDir) {
+    const written = await writeRunReport(options.resultsDir, report, renderHtml(report));
+    log(`Wrote ${path.relative(process.cwd(), written.json)}`);
+    log(
+      `Wrote ${path.relative(process.cwd(), written.html)} (open it in a browser; it needs no network)`,
+    );
+    if (written.latest) {
+      log(
+        "Copied them to latest.json / latest.html; `npm run benchmark -- --update-readme` puts the table in README.md",
+      );
+    } else if (options.quick) {
+      log("A --quick run leaves latest.json / latest.html as they were");
+    }
+  }
+  if (failed.length > 0) process.exitCode = 1;
+}
+
+/** The README section and HTML redraws: from a results file, no measuring. */
+async function runTask(task: Task) {
+  const report = await readRunReport(task.file);
+  if (task.kind === "render") {
+    const html = `${task.file.replace(/\.json$/, "")}.html`;
+    await fs.writeFile(html, renderHtml(report));
+    console.log(`Wrote ${path.relative(process.cwd(), html)}`);
+    return;
+  }
+  const section = readmeSection(report);
+  if (task.kind === "readme") {
+    console.log(section);
+    return;
+  }
+  const readme = path.join(REPO_ROOT, "README.md");
+  const text = await fs.readFile(readme, "utf8");
+  await fs.writeFile(readme, replaceSection(text, "Benchmark", section, "Configuration"));
+  console.log(
+    `Updated the Benchmark section of ${path.relative(process.cwd(), readme)} from ${path.relative(process.cwd(), task.file)}`,
+  );
 }
 
 interface Running {
