@@ -11,4 +11,11 @@ npx biome ci .
 echo "› Type check (tsc)…"
 npx tsc --noEmit
 echo "› Tests (vitest)…"
-npx vitest run "$@"
+mkdir -p test-artifacts
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@"
+# One plain closing line for tools that read it (vitest's own summary is coloured and split).
+node -e '
+  const r = require("./test-artifacts/vitest.json");
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+'

@@ -13,7 +13,8 @@ import {
 } from "~/lib/console";
 import { ENGINE_NAMES, type EngineName, formatMs, START_NAMES } from "~/lib/latency";
 import { CopyButton } from "./copy-button";
-import { ChoiceField, ErrorText } from "./function-form";
+import { ErrorText } from "./form";
+import { ChoiceField } from "./function-form";
 import { AlertIcon } from "./icons";
 import { callOutcome, OutcomeBadge, OutputBlock, StartBadge, TimingBar } from "./invocations";
 

@@ -2,6 +2,63 @@ import { Form, useNavigation } from "@remix-run/react";
 import { type ComponentProps, type ReactNode, type RefObject, useEffect } from "react";
 import { AlertIcon, CheckIcon } from "./icons";
 
+interface FieldFrameProps {
+  label: string;
+  name: string;
+  errors?: string[];
+  hint?: ReactNode;
+}
+
+/** The attributes that tie a control to its label, error and hint. */
+export interface ControlProps {
+  id: string;
+  name: string;
+  "aria-invalid": true | undefined;
+  "aria-describedby": string | undefined;
+}
+
+/**
+ * A label, one control and its error (announced) or hint, wired for screen
+ * readers; `control` renders the input, select or textarea with the props given.
+ */
+export function FieldFrame({
+  label,
+  name,
+  errors,
+  hint,
+  control,
+}: FieldFrameProps & { control: (props: ControlProps) => ReactNode }) {
+  const id = `field-${name}`;
+  const error = errors?.[0];
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      {control({
+        id,
+        name,
+        "aria-invalid": error ? true : undefined,
+        "aria-describedby": error ? `${id}-error` : hint ? `${id}-hint` : undefined,
+      })}
+      {error ? (
+        <ErrorText id={`${id}-error`}>{error}</ErrorText>
+      ) : hint ? (
+        <p className="field-hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function ErrorText({ id, children }: { id: string; children: ReactNode }) {
+  return (
+    <p className="field-error" id={id} role="alert">
+      <AlertIcon />
+      <span>{children}</span>
+    </p>
+  );
+}
+
 /** A labelled input with its error message wired for screen readers. */
 export function Field({
   label,
@@ -9,35 +66,15 @@ export function Field({
   errors,
   hint,
   ...input
-}: {
-  label: string;
-  name: string;
-  errors?: string[];
-  hint?: ReactNode;
-} & ComponentProps<"input">) {
-  const id = `field-${name}`;
-  const error = errors?.[0];
+}: FieldFrameProps & ComponentProps<"input">) {
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        name={name}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}
-        {...input}
-      />
-      {error ? (
-        <p className="field-error" id={`${id}-error`} role="alert">
-          <AlertIcon />
-          <span>{error}</span>
-        </p>
-      ) : hint ? (
-        <p className="field-hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
+    <FieldFrame
+      label={label}
+      name={name}
+      errors={errors}
+      hint={hint}
+      control={(props) => <input {...props} {...input} />}
+    />
   );
 }
 

@@ -1,8 +1,7 @@
 import { type ComponentProps, type ReactNode, useEffect, useId, useRef, useState } from "react";
 import { LIMITS, RUNTIME_EXTENSIONS, type RuntimeName } from "../../server/functions/schemas";
 import { CodeEditor } from "./code";
-import { Field } from "./form";
-import { AlertIcon } from "./icons";
+import { ErrorText, Field, FieldFrame } from "./form";
 
 /**
  * The parts of the function forms (new function, settings, new version).
@@ -10,15 +9,6 @@ import { AlertIcon } from "./icons";
  */
 
 export type FieldErrors = Partial<Record<string, string[]>> | undefined;
-
-export function ErrorText({ id, children }: { id: string; children: ReactNode }) {
-  return (
-    <p className="field-error" id={id} role="alert">
-      <AlertIcon />
-      <span>{children}</span>
-    </p>
-  );
-}
 
 export function SelectField({
   label,
@@ -33,28 +23,18 @@ export function SelectField({
   errors?: string[];
   hint?: ReactNode;
 } & ComponentProps<"select">) {
-  const id = `field-${name}`;
-  const error = errors?.[0];
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select
-        id={id}
-        name={name}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}
-        {...select}
-      >
-        {children}
-      </select>
-      {error ? (
-        <ErrorText id={`${id}-error`}>{error}</ErrorText>
-      ) : hint ? (
-        <p className="field-hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
+    <FieldFrame
+      label={label}
+      name={name}
+      errors={errors}
+      hint={hint}
+      control={(props) => (
+        <select {...props} {...select}>
+          {children}
+        </select>
+      )}
+    />
   );
 }
 
