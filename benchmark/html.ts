@@ -320,19 +320,19 @@ export function targetValue(t: EngineReport["targets"][number]): string {
   return `${formatValue(t.value)} ${unit}`.trim();
 }
 
+/** One row per target any engine has; each engine is judged by its own goal (Nanos's differ). */
 function targetsTable(report: RunReport): string {
   const list = engines(report);
-  const first = list[0]?.[1].targets ?? [];
-  const rows = first.map((t, i) => [
-    esc(t.what),
-    esc(t.goal),
+  const whats = [...new Set(list.flatMap(([, e]) => e.targets.map((t) => t.what)))];
+  const rows = whats.map((what) => [
+    esc(what),
     ...list.map(([, e]) => {
-      const x = e.targets[i];
-      if (!x) return dash;
-      return `${esc(targetValue(x))} ${badge(x.met)}`;
+      const x = e.targets.find((t) => t.what === what);
+      if (!x) return `${dash} <span class="muted">no target</span>`;
+      return `${esc(targetValue(x))} ${badge(x.met)} <span class="muted">(${esc(x.goal)})</span>`;
     }),
   ]);
-  return table(["", "target", ...list.map(([name]) => esc(name))], rows, 2);
+  return table(["", ...list.map(([name]) => esc(name))], rows, 1);
 }
 
 function summaryCards(report: RunReport): string {
