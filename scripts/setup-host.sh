@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the host packages the test suite needs (Debian): chromium for the
-# browser tests, and a running Docker engine (scripts/setup-docker.sh).
+# browser tests, qemu for the Nanos engine (its VM tests also need a Nanos
+# kernel, which no package provides: they say so and skip without one), and a
+# running Docker engine (scripts/setup-docker.sh).
 # Idempotent; does nothing when everything is present.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
