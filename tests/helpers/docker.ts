@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import Docker from "dockerode";
 import { LABELS } from "../../runners/labels";
 import type { RuntimeName } from "../../runners/types";
@@ -54,6 +55,54 @@ export async function deploy(
     fileName: `${settings.handler.split(".")[0]}.${ext}`,
   });
   return { id: fn.id, userId: fn.userId, name: fn.name, handler: fn.handler };
+}
+
+export type ExampleName = "calc" | "student" | "sum" | "greeting" | "counter";
+
+/** The project's examples, each deployed in the style it suits (as the README shows). */
+export async function deployExamples(tenant: Tenant): Promise<Record<ExampleName, Deployed>> {
+  const example = (file: string) => fs.readFileSync(`examples/${file}`, "utf8");
+  const common = { memoryMb: 64 } as const;
+  const [calc, student, sum, greeting, counter] = await Promise.all([
+    deploy(tenant, {
+      ...common,
+      name: "calc",
+      runtime: "python",
+      handler: "calc.calculator",
+      style: "script",
+      code: example("calc.py"),
+    }),
+    deploy(tenant, {
+      ...common,
+      name: "student",
+      runtime: "python",
+      handler: "student.greet",
+      code: example("student.py"),
+    }),
+    deploy(tenant, {
+      ...common,
+      name: "sum",
+      runtime: "node",
+      handler: "sum.main",
+      style: "script",
+      code: example("sum.js"),
+    }),
+    deploy(tenant, {
+      ...common,
+      name: "greeting",
+      runtime: "node",
+      handler: "greeting.greet",
+      code: example("greeting.js"),
+    }),
+    deploy(tenant, {
+      ...common,
+      name: "counter",
+      runtime: "python",
+      handler: "counter.count",
+      code: example("counter.py"),
+    }),
+  ]);
+  return { calc: calc!, student: student!, sum: sum!, greeting: greeting!, counter: counter! };
 }
 
 export interface CallOptions {

@@ -11,6 +11,7 @@ import {
   type Deployed,
   DOCKER_ENV,
   deploy,
+  deployExamples,
   ownerOf,
   removeOwnerContainers,
   type Tenant,
@@ -23,7 +24,6 @@ import {
 // and the SDK's and CLI's `invoke`. One app (one prewarmed instance per
 // runtime) serves the whole file.
 
-const example = (file: string) => fs.readFileSync(`examples/${file}`, "utf8");
 const CALC_OUTPUT =
   "Addition: 15\nSubtraction: -5\nMultiplication: 50\nDivision: 0.5\nRemainder: 5\n";
 
@@ -40,46 +40,7 @@ beforeAll(async () => {
   });
   alice = await createTenant(app, "alice@example.com");
   bob = await createTenant(app, "bob@example.com");
-  const common = { memoryMb: 64 } as const;
-  [fns.calc, fns.student, fns.sum, fns.greeting, fns.counter] = await Promise.all([
-    deploy(alice, {
-      ...common,
-      name: "calc",
-      runtime: "python",
-      handler: "calc.calculator",
-      style: "script",
-      code: example("calc.py"),
-    }),
-    deploy(alice, {
-      ...common,
-      name: "student",
-      runtime: "python",
-      handler: "student.greet",
-      code: example("student.py"),
-    }),
-    deploy(alice, {
-      ...common,
-      name: "sum",
-      runtime: "node",
-      handler: "sum.main",
-      style: "script",
-      code: example("sum.js"),
-    }),
-    deploy(alice, {
-      ...common,
-      name: "greeting",
-      runtime: "node",
-      handler: "greeting.greet",
-      code: example("greeting.js"),
-    }),
-    deploy(alice, {
-      ...common,
-      name: "counter",
-      runtime: "python",
-      handler: "counter.count",
-      code: example("counter.py"),
-    }),
-  ]);
+  Object.assign(fns, await deployExamples(alice));
 });
 
 afterAll(async () => {

@@ -2,7 +2,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app";
-import { createTenant, type Deployed, deploy, type Tenant, waitFor } from "../helpers/docker";
+import {
+  createTenant,
+  type Deployed,
+  deploy,
+  deployExamples,
+  type Tenant,
+  waitFor,
+} from "../helpers/docker";
 import {
   callNanos,
   callNanosOk,
@@ -24,7 +31,6 @@ import {
 const nanos = await findNanos();
 reportSkip("nanos-invoke", nanos.skip);
 
-const example = (file: string) => fs.readFileSync(`examples/${file}`, "utf8");
 const CALC_OUTPUT =
   "Addition: 15\nSubtraction: -5\nMultiplication: 50\nDivision: 0.5\nRemainder: 5\n";
 /** A memory size no other test file uses, so this file decides when its first VM is booted. */
@@ -41,46 +47,7 @@ describe.skipIf(Boolean(nanos.skip))(
     beforeAll(async () => {
       app = await startTestApp({ ...NANOS_ENV, ...nanos.env, POOL_GENERIC_PER_RUNTIME: "1" });
       alice = await createTenant(app, "alice@example.com");
-      const common = { memoryMb: 64 } as const;
-      [fns.calc, fns.student, fns.sum, fns.greeting, fns.counter] = await Promise.all([
-        deploy(alice, {
-          ...common,
-          name: "calc",
-          runtime: "python",
-          handler: "calc.calculator",
-          style: "script",
-          code: example("calc.py"),
-        }),
-        deploy(alice, {
-          ...common,
-          name: "student",
-          runtime: "python",
-          handler: "student.greet",
-          code: example("student.py"),
-        }),
-        deploy(alice, {
-          ...common,
-          name: "sum",
-          runtime: "node",
-          handler: "sum.main",
-          style: "script",
-          code: example("sum.js"),
-        }),
-        deploy(alice, {
-          ...common,
-          name: "greeting",
-          runtime: "node",
-          handler: "greeting.greet",
-          code: example("greeting.js"),
-        }),
-        deploy(alice, {
-          ...common,
-          name: "counter",
-          runtime: "python",
-          handler: "counter.count",
-          code: example("counter.py"),
-        }),
-      ]);
+      Object.assign(fns, await deployExamples(alice));
     }, 300_000);
 
     afterAll(async () => {
