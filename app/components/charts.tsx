@@ -71,6 +71,19 @@ const AXIS = {
   tick: { fill: "var(--muted)", fontSize: 12 },
   tickLine: { stroke: "var(--border-strong)" },
 };
+/** The log-scale milliseconds axis every latency chart uses (warm ~1 ms and cold ~1 s side by side). */
+function logMsAxis(axis: { domain: [number, number]; ticks: number[] }) {
+  return {
+    scale: "log" as const,
+    domain: axis.domain,
+    ticks: axis.ticks,
+    allowDataOverflow: true,
+    tickFormatter: formatAxisMs,
+    width: 68,
+    ...AXIS,
+  };
+}
+
 const TOOLTIP = {
   contentStyle: {
     background: "var(--surface)",
@@ -169,15 +182,7 @@ export function LatencyOverTimeChart({
         minTickGap={24}
         {...AXIS}
       />
-      <YAxis
-        scale="log"
-        domain={axis.domain}
-        ticks={axis.ticks}
-        allowDataOverflow
-        tickFormatter={formatAxisMs}
-        width={68}
-        {...AXIS}
-      />
+      <YAxis {...logMsAxis(axis)} />
       <Tooltip
         {...TOOLTIP}
         labelFormatter={(t) => (typeof t === "number" ? formatDateTime(new Date(t)) : String(t))}
@@ -245,15 +250,7 @@ export function PercentileBarChart({
     >
       <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
       <XAxis dataKey="name" interval={0} {...AXIS} />
-      <YAxis
-        scale="log"
-        domain={axis.domain}
-        ticks={axis.ticks}
-        allowDataOverflow
-        tickFormatter={formatAxisMs}
-        width={68}
-        {...AXIS}
-      />
+      <YAxis {...logMsAxis(axis)} />
       <Tooltip {...TOOLTIP} formatter={msFormatter} />
       <Legend {...LEGEND} />
       {(["p50", "p95", "p99"] as const).map((p) => (
@@ -304,15 +301,7 @@ export function ComparisonChart({
     >
       <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" vertical={false} />
       <XAxis dataKey="name" {...AXIS} />
-      <YAxis
-        scale="log"
-        domain={axis.domain}
-        ticks={axis.ticks}
-        allowDataOverflow
-        tickFormatter={formatAxisMs}
-        width={68}
-        {...AXIS}
-      />
+      <YAxis {...logMsAxis(axis)} />
       <Tooltip {...TOOLTIP} formatter={msFormatter} />
       <Legend {...LEGEND} />
       {engines.map((engine) => (
