@@ -25,6 +25,8 @@ export interface RunnerConfig {
     ops?: string;
     /** ops's home folder (~/.ops): releases in <version>/, the binary in bin/ops. */
     opsDir: string;
+    /** A Nanos build's folder (kernel.img, boot.img, mkfs), the last place looked. */
+    buildDir?: string;
     /** qemu-system-x86_64, by name (searched on PATH) or path. */
     qemu: string;
     /** KVM when a probe boot works (auto), or forced. */

@@ -159,8 +159,41 @@ describe("locateNanos", () => {
     const result = await locateNanos({ ...t.settings, kernel: undefined }, t.bin);
     expect(result).toEqual({
       ok: false,
-      reason: `No Nanos kernel found (NANOS_KERNEL is unset and ${t.settings.opsDir} holds no release). ${INSTALL_HINT}`,
+      reason: `No Nanos kernel found (NANOS_KERNEL is unset, ${t.settings.opsDir} holds no release). ${INSTALL_HINT}`,
     });
+  });
+
+  it("falls back to a Nanos build folder (NANOS_DIR) when NANOS_KERNEL and ops give nothing", async () => {
+    const t = toolchain();
+    const settings = { ...t.settings, kernel: undefined, buildDir: t.nanos };
+    expect(await locateNanos(settings, t.bin)).toEqual({
+      ok: true,
+      tools: {
+        qemu: path.join(t.bin, "qemu-system-x86_64"),
+        kernel: path.join(t.nanos, "kernel.img"),
+        boot: path.join(t.nanos, "boot.img"),
+        builder: { kind: "mkfs", path: path.join(t.nanos, "mkfs") },
+        origin: `Nanos build in ${t.nanos}`,
+      },
+    });
+    // An ops release, when there is one, comes first.
+    const ops = t.settings.opsDir;
+    fs.mkdirSync(path.join(ops, "0.1.9"), { recursive: true });
+    fs.writeFileSync(path.join(ops, "0.1.9", "kernel.img"), kernelBytes());
+    fs.writeFileSync(path.join(ops, "0.1.9", "boot.img"), bootBytes());
+    script(path.join(ops, "0.1.9", "mkfs"), NANOS_MKFS);
+    expect(await locateNanos(settings, t.bin)).toMatchObject({
+      ok: true,
+      tools: { kernel: path.join(ops, "0.1.9", "kernel.img") },
+    });
+    // A folder without a kernel is named in the reason.
+    const empty = path.join(t.dir, "empty");
+    fs.mkdirSync(empty);
+    const result = await locateNanos(
+      { ...settings, opsDir: "/nonexistent/.ops", buildDir: empty },
+      t.bin,
+    );
+    expect(!result.ok && result.reason).toContain(`NANOS_DIR ${empty} has no kernel.img`);
   });
 
   it("never takes util-linux's mkfs for Nanos's", async () => {

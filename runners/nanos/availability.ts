@@ -12,6 +12,8 @@ export interface NanosToolSettings {
   qemu: string;
   /** ops's home folder (~/.ops): releases in <version>/, the binary in bin/ops. */
   opsDir: string;
+  /** A Nanos build's folder (kernel.img, boot.img, mkfs): NANOS_DIR, or ../shared/nanos beside the project. */
+  buildDir?: string;
 }
 
 export type ImageTool = { kind: "mkfs"; path: string } | { kind: "ops"; path: string };
@@ -62,14 +64,20 @@ export async function locateNanos(
     origin = `kernel ${kernel}`;
   } else {
     const release = await newestOpsRelease(settings.opsDir);
-    if (!release) {
+    const built = settings.buildDir && path.join(settings.buildDir, "kernel.img");
+    if (release) {
+      kernel = path.join(release.dir, "kernel.img");
+      origin = `ops release ${release.version} in ${release.dir}`;
+    } else if (built && (await isFile(built))) {
+      kernel = built;
+      origin = `Nanos build in ${settings.buildDir}`;
+    } else {
+      const dir = settings.buildDir ? `, and NANOS_DIR ${settings.buildDir} has no kernel.img` : "";
       return {
         ok: false,
-        reason: `No Nanos kernel found (NANOS_KERNEL is unset and ${settings.opsDir} holds no release). ${INSTALL_HINT}`,
+        reason: `No Nanos kernel found (NANOS_KERNEL is unset, ${settings.opsDir} holds no release${dir}). ${INSTALL_HINT}`,
       };
     }
-    kernel = path.join(release.dir, "kernel.img");
-    origin = `ops release ${release.version} in ${release.dir}`;
   }
   const kernelProblem = await checkKernel(kernel);
   if (kernelProblem) return { ok: false, reason: `${kernelProblem} ${INSTALL_HINT}` };

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { RunnerConfig } from "../../runners/config";
 import type { EngineName } from "../../runners/types";
 import { ConfigError, type Env, parseEnv } from "./env";
@@ -138,6 +139,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         mkfs: env.NANOS_MKFS && path.resolve(env.NANOS_MKFS),
         ops: env.NANOS_OPS && path.resolve(env.NANOS_OPS),
         opsDir: path.join(env.OPS_HOME ?? os.homedir(), ".ops"),
+        buildDir: env.NANOS_DIR ? path.resolve(env.NANOS_DIR) : sharedNanosDir(),
         qemu: env.NANOS_QEMU,
         accel: env.NANOS_ACCEL,
         cacheDir: path.resolve(env.NANOS_CACHE_DIR ?? path.join(dataDir, "nanos")),
@@ -158,6 +160,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     invocations: { maxBodyBytes: env.INVOKE_MAX_BODY_BYTES },
     metricsToken: env.METRICS_TOKEN,
   };
+}
+
+/**
+ * `../shared/nanos` beside the project (a Nanos build kept outside the
+ * repository, as on the development and CI machines), when it holds a kernel.
+ */
+export function sharedNanosDir(): string | undefined {
+  const dir = fileURLToPath(new URL("../../../shared/nanos", import.meta.url));
+  return fs.existsSync(path.join(dir, "kernel.img")) ? dir : undefined;
 }
 
 function parseEngines(value: string): EngineName[] {

@@ -92,6 +92,12 @@ export const envSchema = z
     NANOS_OPS: optionalString,
     /** Parent of ops's .ops folder, as ops reads it. */
     OPS_HOME: optionalString,
+    /**
+     * A folder holding a Nanos build's kernel.img, boot.img and mkfs, used when
+     * NANOS_KERNEL and ~/.ops give nothing; unset = ../shared/nanos beside the
+     * project, when that folder exists.
+     */
+    NANOS_DIR: optionalString,
     NANOS_QEMU: z.string().trim().min(1).default("qemu-system-x86_64"),
     NANOS_ACCEL: z.enum(["auto", "kvm", "tcg"]).default("auto"),
     /** Nanos images and saved VM states; unset = DATA_DIR/nanos. */

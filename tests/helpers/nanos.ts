@@ -5,6 +5,7 @@ import { LABELS } from "../../runners/labels";
 import { locateNanos } from "../../runners/nanos/availability";
 import type { VmState } from "../../runners/nanos/leftovers";
 import type { RuntimeName } from "../../runners/types";
+import { sharedNanosDir } from "../../server/config/config";
 import type { TestApp } from "./app";
 import { type CallOptions, call, callOk, type Deployed, waitFor } from "./docker";
 import type { TestUser } from "./functions";
@@ -22,12 +23,24 @@ export const NANOS_TEST_CACHE = path.join(os.tmpdir(), "cloudless-nanos-test-cac
 /**
  * The Nanos toolchain the VM tests use: NANOS_KERNEL / NANOS_BOOT /
  * NANOS_MKFS (or NANOS_OPS, NANOS_QEMU) from the environment, else an ops
- * install in ~/.ops. `skip` says why the tests cannot run here.
+ * install in ~/.ops, else a Nanos build in NANOS_DIR (default: ../shared/nanos
+ * beside the project, as the engine itself looks). `skip` says why the tests
+ * cannot run here. With CI=true and a Nanos build present, a VM test that
+ * cannot run is a failure, not a skip: CI must prove the engine.
  */
 export async function findNanos(): Promise<{ env: Record<string, string>; skip?: string }> {
-  const pass = ["NANOS_KERNEL", "NANOS_BOOT", "NANOS_MKFS", "NANOS_OPS", "NANOS_QEMU", "OPS_HOME"];
+  const pass = [
+    "NANOS_KERNEL",
+    "NANOS_BOOT",
+    "NANOS_MKFS",
+    "NANOS_OPS",
+    "NANOS_QEMU",
+    "OPS_HOME",
+    "NANOS_DIR",
+  ];
   const env: Record<string, string> = {};
   for (const name of pass) if (process.env[name]) env[name] = process.env[name]!;
+  const buildDir = env.NANOS_DIR ? path.resolve(env.NANOS_DIR) : sharedNanosDir();
   const located = await locateNanos({
     kernel: env.NANOS_KERNEL,
     boot: env.NANOS_BOOT,
@@ -35,8 +48,15 @@ export async function findNanos(): Promise<{ env: Record<string, string>; skip?:
     ops: env.NANOS_OPS,
     qemu: env.NANOS_QEMU ?? "qemu-system-x86_64",
     opsDir: path.join(env.OPS_HOME ?? os.homedir(), ".ops"),
+    buildDir,
   });
-  return located.ok ? { env } : { env, skip: located.reason };
+  if (located.ok) return { env };
+  if (process.env.CI === "true" && buildDir) {
+    throw new Error(
+      `CI=true and a Nanos build is in ${buildDir}, but the Nanos VM tests cannot run: ${located.reason}`,
+    );
+  }
+  return { env, skip: located.reason };
 }
 
 /** Prints the one line a skipped file owes its reader. */

@@ -59,7 +59,7 @@ describe.skipIf(Boolean(nanos.skip))(
     it("reports the engine available, with its kernel and accelerator", () => {
       const status = app.services.runners.engineStatus("nanos");
       expect(status).toMatchObject({ available: true });
-      expect(status.available && status.detail).toMatch(/kernel|ops release/);
+      expect(status.available && status.detail).toMatch(/kernel|ops release|Nanos build/);
       expect(status.available && status.detail).toMatch(/TCG|KVM/);
     });
 

@@ -78,6 +78,8 @@ describe("kernel missing or corrupt", () => {
       NANOS_QEMU: qemu,
       NANOS_BOOT: boot,
       OPS_HOME: path.join(ROOT, "home"),
+      // Not ../shared/nanos: these cases are about what happens without a kernel.
+      NANOS_DIR: path.join(ROOT, "no-nanos-build"),
       ...env,
     });
     const engine = new NanosEngine(config.runners);
@@ -109,7 +111,7 @@ describe("kernel missing or corrupt", () => {
     expect(status).toEqual({
       available: false,
       reason: expect.stringMatching(
-        /^No Nanos kernel found \(NANOS_KERNEL is unset and .*\.ops holds no release\)/,
+        /^No Nanos kernel found \(NANOS_KERNEL is unset, .*\.ops holds no release, and NANOS_DIR .* has no kernel\.img\)/,
       ),
     });
   });
