@@ -12,6 +12,7 @@ import type { Database } from "./db/client";
 import { openDatabase } from "./db/open";
 import { CodeCache } from "./functions/code-cache";
 import { FunctionDirectory } from "./invocations/function-directory";
+import { RecordJournal } from "./invocations/journal";
 import { InvocationMetrics } from "./invocations/metrics";
 import { InvocationRecorder } from "./invocations/recorder";
 import { keepWarmMinimums } from "./invocations/warm-keeper";
@@ -80,7 +81,14 @@ export async function startServices(config: Config, log: Log = console.log): Pro
       log,
     );
     functionEvents.on("changed", (functionId) => void runners.drainFunction(functionId));
-    const recorder = new InvocationRecorder(db, log);
+    const recorder = new InvocationRecorder(
+      db,
+      log,
+      { maxPendingBytes: config.invocations.recordBufferBytes },
+      new RecordJournal(path.join(config.dataDir, "records"), log),
+    );
+    // Records a killed process answered but had not written yet.
+    recorder.replayJournal();
     // Closers run in reverse: calls in progress drain first, then their records are written.
     closers.push(() => recorder.close());
     await runners.start(log);
@@ -104,7 +112,7 @@ export async function startServices(config: Config, log: Log = console.log): Pro
       runners,
       functionDirectory: new FunctionDirectory(db, functionEvents),
       recorder,
-      metrics: new InvocationMetrics(runners),
+      metrics: new InvocationMetrics(runners, recorder),
       log,
       close: () => closeAll(closers),
     };

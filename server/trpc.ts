@@ -3,6 +3,7 @@ import { findApiKeyUser } from "./auth/api-keys";
 import { isSecureRequest } from "./auth/cookie";
 import { type CurrentSession, findSession, type SessionUser } from "./auth/sessions";
 import { startSession } from "./auth/start-session";
+import { databaseUnavailableError, isDatabaseUnavailable } from "./db/unavailable";
 import { fieldErrorsOf } from "./field-errors";
 import type { Services } from "./services";
 
@@ -34,6 +35,20 @@ export interface Context {
 
 /** Builds the context from a request: resolves the session cookie to a user. */
 export async function createContext(
+  services: Services,
+  request: RequestInfo,
+  resHeaders: Headers,
+): Promise<Context> {
+  try {
+    return await buildContext(services, request, resHeaders);
+  } catch (error) {
+    // Resolving the session or API key needs the database: without it, 503 (not 500).
+    if (isDatabaseUnavailable(error)) throw databaseUnavailableError(error);
+    throw error;
+  }
+}
+
+async function buildContext(
   services: Services,
   request: RequestInfo,
   resHeaders: Headers,
@@ -106,10 +121,17 @@ const t = initTRPC.context<Context>().create({
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
+/** Every procedure: an unreachable database is a 503 with a sentence, not a 500. */
+export const publicProcedure = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isDatabaseUnavailable(result.error.cause)) {
+    throw databaseUnavailableError(result.error.cause);
+  }
+  return result;
+});
 
 /** Requires a user, signed in by session cookie or API key; narrows `ctx.user`. */
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (ctx.authError) throw new TRPCError({ code: "UNAUTHORIZED", message: ctx.authError });
   const user = ctx.session?.user ?? ctx.apiKeyUser;
   if (!user) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first." });
@@ -117,7 +139,7 @@ export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
 });
 
 /** Requires a browser session (managing sessions is not something an API key may do). */
-export const sessionProcedure = t.procedure.use(({ ctx, next }) => {
+export const sessionProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.session) {
     throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in with a browser session first." });
   }

@@ -47,7 +47,7 @@ export interface Config {
   functions: { maxCodeBytes: number; pythonBin: string; nodeBin: string };
   engines: EngineName[];
   runners: RunnerConfig;
-  invocations: { maxBodyBytes: number };
+  invocations: { maxBodyBytes: number; recordBufferBytes: number };
   metricsToken?: string;
 }
 
@@ -157,7 +157,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       outputLimitBytes: env.OUTPUT_LIMIT_BYTES,
       bootTimeoutMs: env.BOOT_TIMEOUT_MS,
     },
-    invocations: { maxBodyBytes: env.INVOKE_MAX_BODY_BYTES },
+    invocations: {
+      maxBodyBytes: env.INVOKE_MAX_BODY_BYTES,
+      recordBufferBytes: env.RECORDS_BUFFER_MB * 1024 * 1024,
+    },
     metricsToken: env.METRICS_TOKEN,
   };
 }

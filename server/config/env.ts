@@ -134,6 +134,11 @@ export const envSchema = z
       .min(1024)
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
+    /**
+     * Invocation records waiting for the database (memory and the journal in
+     * DATA_DIR/records) may take this much; past it, records are dropped and counted.
+     */
+    RECORDS_BUFFER_MB: z.coerce.number().int().min(1).max(4096).default(128),
 
     /** Bearer token for GET /metrics (Prometheus); unset = the endpoint is off. */
     METRICS_TOKEN: optionalString.pipe(

@@ -28,7 +28,7 @@ export async function openDatabase(
     await stopEmbedded();
     throw error;
   }
-  const db = createDatabase(url);
+  const db = createDatabase(url, { log });
   return {
     db,
     async close() {

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { CodeStore } from "../storage/code-store";
+import { type CodeStore, StorageUnreachableError } from "../storage/code-store";
+
+/**
+ * The code is neither on this host nor reachable in object storage right now
+ * (S3 down): a cold start cannot run it, and the route answers 503.
+ */
+export class CodeUnavailableError extends Error {
+  override name = "CodeUnavailableError";
+}
 
 /**
  * Function code on the host, by content hash: memory first, then a folder
@@ -29,7 +37,15 @@ export class CodeCache {
     const file = path.join(this.dir, sha256);
     let bytes: Uint8Array | undefined = await fs.readFile(file).catch(() => undefined);
     if (!bytes || hashOf(bytes) !== sha256) {
-      bytes = await this.store.get(s3Key);
+      try {
+        bytes = await this.store.get(s3Key);
+      } catch (error) {
+        if (!(error instanceof StorageUnreachableError)) throw error;
+        throw new CodeUnavailableError(
+          `This version's code is not cached on the host and ${error.message}`,
+          { cause: error },
+        );
+      }
       if (hashOf(bytes) !== sha256) {
         throw new Error(`Stored code for ${s3Key} does not match its sha256`);
       }

@@ -9,12 +9,16 @@ import {
 import type { EngineName } from "../../runners/types";
 import { findApiKeyUser } from "../auth/api-keys";
 import { findSession } from "../auth/sessions";
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from "../db/unavailable";
+import { CodeUnavailableError } from "../functions/code-cache";
 import type { Services } from "../services";
 import { isCrossOriginRequest } from "./cross-origin";
 
 export const INVOKE_PREFIX = "/api/function/";
 const ENGINES = new Set<EngineName>(["docker", "nanos"]);
 // API key → user id, briefly: a warm call should not wait on the database for auth.
+// A known-good key keeps working past this while the database is unreachable
+// (revoking a key needs the database too, so nothing is revoked meanwhile).
 const API_KEY_CACHE_MS = 10_000;
 
 /**
@@ -44,7 +48,15 @@ export function createInvokeHandler(services: Services) {
           ? { userId: cached.userId, viaCookie: false }
           : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
       }
-      const user = await findApiKeyUser(services.db, key);
+      let user: Awaited<ReturnType<typeof findApiKeyUser>>;
+      try {
+        user = await findApiKeyUser(services.db, key);
+      } catch (error) {
+        if (cached?.userId && isDatabaseUnavailable(error)) {
+          return { userId: cached.userId, viaCookie: false };
+        }
+        throw error;
+      }
       keyCache.set(key, { userId: user?.id ?? null, until: Date.now() + API_KEY_CACHE_MS });
       if (keyCache.size > 10_000) keyCache.clear();
       return user
@@ -58,6 +70,17 @@ export function createInvokeHandler(services: Services) {
   }
 
   return async function handleInvoke(req: IncomingMessage, res: ServerResponse) {
+    try {
+      await invoke(req, res);
+    } catch (error) {
+      // Lookups and auth that were not cached need the database: 503 while it is away.
+      if (!isDatabaseUnavailable(error)) throw error;
+      if (res.headersSent) return void res.destroy();
+      send(res, 503, { error: DATABASE_UNAVAILABLE_MESSAGE });
+    }
+  };
+
+  async function invoke(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://local");
     const parts = url.pathname.slice(INVOKE_PREFIX.length).split("/");
     if (parts.length !== 3 || parts.some((p) => p === "")) {
@@ -133,6 +156,12 @@ export function createInvokeHandler(services: Services) {
           reason: error.message,
         });
       }
+      if (error instanceof CodeUnavailableError) {
+        return send(res, 503, {
+          error: "The function's code is unavailable",
+          reason: error.message,
+        });
+      }
       services.log(
         `[invoke ${invocationId}] function ${fn.target.functionId}: ${(error as Error).stack ?? error}`,
       );
@@ -173,7 +202,7 @@ export function createInvokeHandler(services: Services) {
       bootMode: outcome.bootMode ?? undefined,
       timings: outcome.timings,
     });
-  };
+  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {

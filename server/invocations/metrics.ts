@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RunnerManager } from "../../runners/manager";
+import type { InvocationRecorder } from "./recorder";
 
 /**
  * Prometheus metrics: calls by engine, start kind and status, latency
@@ -10,7 +11,7 @@ export class InvocationMetrics {
   private readonly calls: Counter<"engine" | "start" | "status">;
   private readonly latency: Histogram<"engine" | "start">;
 
-  constructor(runners: RunnerManager) {
+  constructor(runners: RunnerManager, recorder: InvocationRecorder) {
     this.calls = new Counter({
       name: "cloudless_invocations_total",
       help: "Function calls that ran, by engine, start kind and exit status",
@@ -49,6 +50,23 @@ export class InvocationMetrics {
         for (const engine of ["docker", "nanos"] as const) {
           this.set({ engine }, runners.engineStatus(engine).available ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: "cloudless_invocation_records_pending",
+      help: "Invocation records answered but not yet written to the database",
+      registers: [this.registry],
+      collect() {
+        this.set(recorder.pending);
+      },
+    });
+    new Counter({
+      name: "cloudless_invocation_records_dropped_total",
+      help: "Invocation records dropped because the buffer for the database (RECORDS_BUFFER_MB) was full",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(recorder.dropped);
       },
     });
     new Gauge({

@@ -1,5 +1,6 @@
 import type { Prisma } from "@prisma/client";
 import type { Database } from "../db/client";
+import type { RecordJournal, Segment } from "./journal";
 import { BUCKET_COUNT, BUCKETS_PER_DOUBLING, HISTOGRAM_FLOOR_MS } from "./histogram";
 
 export type InvocationRecord = Prisma.InvocationCreateManyInput;
@@ -7,33 +8,71 @@ export type InvocationRecord = Prisma.InvocationCreateManyInput;
 /** How much of each stream a record keeps (the caller received all of it). */
 export const RECORDED_OUTPUT_CHARS = 4096;
 
+export interface RecorderOptions {
+  intervalMs: number;
+  batchSize: number;
+  /**
+   * Records waiting for the database (in memory, and in the journal) may
+   * take this many bytes of JSON; past it, new records are dropped and
+   * counted. This is the buffer that carries a database outage.
+   */
+  maxPendingBytes: number;
+}
+
+const DEFAULTS: RecorderOptions = {
+  intervalMs: 200,
+  batchSize: 1000,
+  maxPendingBytes: 128 * 1024 * 1024,
+};
+
+interface Pending {
+  /** The record as JSON: what the journal holds and the batch insert reads. */
+  json: string;
+  segment: Segment | null;
+}
+
 /**
- * Writes invocation records in batches, off the request path: a call only
- * pushes to an array. Flushes every `intervalMs` or at `batchSize`; a failed
- * write is retried with the rows kept; `close()` writes everything left, so
- * a clean shutdown loses nothing.
+ * Writes invocation records in batches, off the request path: a call
+ * appends one JSON line to the journal (see journal.ts) and queues it.
+ * Flushes every `intervalMs` or at `batchSize`; a failed write is retried
+ * with the rows kept (backing off up to 32 intervals while the database is
+ * away); `close()` writes everything left; what a killed process left in the
+ * journal is written at the next start (`replayJournal`).
  */
 export class InvocationRecorder {
-  private queue: InvocationRecord[] = [];
+  private queue: Pending[] = [];
+  private queuedBytes = 0;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
+  private lastDropLog = 0;
+  private readonly options: RecorderOptions;
   /** Rows written since start, for the benchmark and metrics. */
   written = 0;
+  /** Records refused because the buffer was full (the database away too long). */
+  dropped = 0;
 
   constructor(
     private readonly db: Database,
     private readonly log: (line: string) => void,
-    private readonly options = { intervalMs: 200, batchSize: 1000 },
-  ) {}
+    options: Partial<RecorderOptions> = {},
+    private readonly journal: RecordJournal | null = null,
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
 
   get pending() {
     return this.queue.length;
   }
 
+  get pendingBytes() {
+    return this.queuedBytes;
+  }
+
+  /** Queues one record; it is in the journal when this returns (unless the buffer is full). */
   record(row: InvocationRecord) {
-    this.queue.push({
+    const json = JSON.stringify({
       ...row,
       // Set here, not by the database, so a batch's rows keep their call times.
       createdAt: row.createdAt ?? new Date(),
@@ -41,8 +80,42 @@ export class InvocationRecorder {
       stderr: clip(row.stderr ?? ""),
       error: row.error ? row.error.slice(0, 1000) : row.error,
     });
+    if (this.queuedBytes + json.length > this.options.maxPendingBytes) {
+      this.drop();
+      return;
+    }
+    const segment = this.journal ? this.journal.append(json) : null;
+    this.enqueue({ json, segment });
+  }
+
+  /** Queues what dead processes left in the journal; returns how many records. */
+  replayJournal(): number {
+    if (!this.journal) return 0;
+    let count = 0;
+    for (const { segment, lines } of this.journal.replay()) {
+      for (const json of lines) this.enqueue({ json, segment });
+      count += lines.length;
+    }
+    if (count > 0) this.log(`Replaying ${count} invocation record(s) left by an earlier process`);
+    return count;
+  }
+
+  private enqueue(item: Pending) {
+    this.queue.push(item);
+    this.queuedBytes += item.json.length;
     if (this.queue.length >= this.options.batchSize) void this.flush();
     else this.schedule();
+  }
+
+  private drop() {
+    this.dropped += 1;
+    const now = Date.now();
+    if (now - this.lastDropLog > 10_000) {
+      this.lastDropLog = now;
+      this.log(
+        `Invocation records are being dropped: ${this.queue.length} wait for the database (${this.queuedBytes} bytes, the limit); ${this.dropped} dropped so far`,
+      );
+    }
   }
 
   private schedule() {
@@ -60,17 +133,25 @@ export class InvocationRecorder {
     while (this.flushing) await this.flushing;
     if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.batchSize);
+    // New records go to a new journal file, so this batch's file can be deleted once written.
+    this.journal?.rotate();
     this.flushing = (async () => {
       try {
-        this.written += await writeBatch(this.db, batch);
+        this.written += await writeBatch(this.db, `[${batch.map((p) => p.json).join(",")}]`);
         this.failures = 0;
+        for (const item of batch) {
+          this.queuedBytes -= item.json.length;
+          if (item.segment) this.journal?.written(item.segment, 1);
+        }
       } catch (error) {
         this.failures += 1;
         // Keep the rows, in order, for the next attempt.
         this.queue.unshift(...batch);
-        this.log(
-          `Writing ${batch.length} invocation records failed (will retry): ${(error as Error).message}`,
-        );
+        if (this.failures === 1 || this.failures % 10 === 0) {
+          this.log(
+            `Writing ${batch.length} invocation records failed (will retry; ${this.queue.length} waiting): ${(error as Error).message}`,
+          );
+        }
       } finally {
         this.flushing = null;
       }
@@ -79,7 +160,10 @@ export class InvocationRecorder {
     if (this.queue.length > 0) this.schedule();
   }
 
-  /** Flushes until empty (or until writes keep failing for `timeoutMs`). */
+  /**
+   * Flushes until empty (or until writes keep failing for `timeoutMs`: what
+   * is left stays in the journal for the next start).
+   */
   async close(timeoutMs = 10_000) {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -88,12 +172,15 @@ export class InvocationRecorder {
       await this.flush();
       if (this.failures > 0) {
         if (Date.now() > deadline) {
-          this.log(`Gave up writing ${this.queue.length} invocation records at shutdown`);
-          return;
+          this.log(
+            `Gave up writing ${this.queue.length} invocation records at shutdown; the journal keeps them for the next start`,
+          );
+          break;
         }
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    this.journal?.close();
   }
 }
 
@@ -102,8 +189,7 @@ export class InvocationRecorder {
  * add exactly the inserted ones to the per-minute latency rollups, so charts
  * and records can never disagree.
  */
-async function writeBatch(db: Database, batch: InvocationRecord[]): Promise<number> {
-  const json = JSON.stringify(batch);
+async function writeBatch(db: Database, json: string): Promise<number> {
   const [row] = await db.$queryRaw<Array<{ inserted: number }>>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${json}::jsonb) AS r(

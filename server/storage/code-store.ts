@@ -21,6 +21,9 @@ export interface S3Settings {
 
 export class StorageError extends Error {}
 
+/** The S3 server could not be reached at all (no HTTP answer): an outage, not a refusal. */
+export class StorageUnreachableError extends StorageError {}
+
 /**
  * Function code in S3: one object per (user, function, content hash). Every
  * write is read back and checked (size and sha256), because some S3-compatible
@@ -44,7 +47,24 @@ export class CodeStore {
           : undefined,
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
+      // An unreachable server must fail an upload or a cold start quickly, not hang it.
+      requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 },
     });
+  }
+
+  /** Awaits a command; no HTTP answer at all (refused, reset, timed out) becomes StorageUnreachableError. */
+  private async reach<T>(request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (error) {
+      const answered = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (answered) throw error;
+      throw new StorageUnreachableError(
+        `Object storage is unreachable (${(error as Error).message || (error as Error).name}); try again shortly.`,
+        { cause: error },
+      );
+    }
   }
 
   static keyFor(userId: string, functionId: string, sha256: string, extension: string): string {
@@ -58,15 +78,17 @@ export class CodeStore {
   /** Stores `code` under `key` unless an identical object is already there; verifies what was stored. */
   async put(key: string, code: Uint8Array, sha256: string): Promise<{ created: boolean }> {
     if (await this.hasObject(key, code.byteLength)) return { created: false };
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.settings.bucket,
-        Key: key,
-        Body: code,
-        ContentLength: code.byteLength,
-        ContentType: "text/plain; charset=utf-8",
-        Metadata: { sha256 },
-      }),
+    await this.reach(
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: key,
+          Body: code,
+          ContentLength: code.byteLength,
+          ContentType: "text/plain; charset=utf-8",
+          Metadata: { sha256 },
+        }),
+      ),
     );
     const stored = await this.get(key);
     const storedHash = createHash("sha256").update(stored).digest("hex");
@@ -81,8 +103,8 @@ export class CodeStore {
 
   async get(key: string): Promise<Uint8Array> {
     try {
-      const result = await this.client.send(
-        new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+      const result = await this.reach(
+        this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key })),
       );
       if (!result.Body) throw new StorageError(`Object ${key} has no body`);
       return await result.Body.transformToByteArray();
@@ -95,8 +117,8 @@ export class CodeStore {
 
   async hasObject(key: string, size?: number): Promise<boolean> {
     try {
-      const head = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+      const head = await this.reach(
+        this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key })),
       );
       return size === undefined || head.ContentLength === size;
     } catch (error) {
@@ -111,12 +133,14 @@ export class CodeStore {
     let deleted = 0;
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.settings.bucket,
-          Prefix: prefix,
-          ContinuationToken: token,
-        }),
+      const page = await this.reach(
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.settings.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+          }),
+        ),
       );
       const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => Boolean(k));
       await this.deleteKeys(keys);
@@ -128,11 +152,13 @@ export class CodeStore {
 
   async deleteKeys(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    const result = await this.client.send(
-      new DeleteObjectsCommand({
-        Bucket: this.settings.bucket,
-        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-      }),
+    const result = await this.reach(
+      this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.settings.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      ),
     );
     if (result.Errors && result.Errors.length > 0) {
       throw new StorageError(
