@@ -1,7 +1,8 @@
 import type { Prisma } from "@prisma/client";
 import type { Database } from "../db/client";
-import type { RecordJournal, Segment } from "./journal";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import { BUCKET_COUNT, BUCKETS_PER_DOUBLING, HISTOGRAM_FLOOR_MS } from "./histogram";
+import type { RecordJournal, Segment } from "./journal";
 
 export type InvocationRecord = Prisma.InvocationCreateManyInput;
 
@@ -41,6 +42,8 @@ interface Pending {
  */
 export class InvocationRecorder {
   private queue: Pending[] = [];
+  /** The batch being written, still pending until its insert commits. */
+  private inFlight = 0;
   private queuedBytes = 0;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -62,8 +65,9 @@ export class InvocationRecorder {
     this.options = { ...DEFAULTS, ...options };
   }
 
+  /** Records not yet in the database (queued or in the batch being written). */
   get pending() {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   get pendingBytes() {
@@ -103,7 +107,8 @@ export class InvocationRecorder {
   private enqueue(item: Pending) {
     this.queue.push(item);
     this.queuedBytes += item.json.length;
-    if (this.queue.length >= this.options.batchSize) void this.flush();
+    // A full batch goes at once, unless writes are failing: then the backoff decides.
+    if (this.queue.length >= this.options.batchSize && this.failures === 0) void this.flush();
     else this.schedule();
   }
 
@@ -113,7 +118,7 @@ export class InvocationRecorder {
     if (now - this.lastDropLog > 10_000) {
       this.lastDropLog = now;
       this.log(
-        `Invocation records are being dropped: ${this.queue.length} wait for the database (${this.queuedBytes} bytes, the limit); ${this.dropped} dropped so far`,
+        `Invocation records are being dropped: ${this.pending} wait for the database (${this.queuedBytes} bytes, the limit); ${this.dropped} dropped so far`,
       );
     }
   }
@@ -135,6 +140,7 @@ export class InvocationRecorder {
     const batch = this.queue.splice(0, this.options.batchSize);
     // New records go to a new journal file, so this batch's file can be deleted once written.
     this.journal?.rotate();
+    this.inFlight = batch.length;
     this.flushing = (async () => {
       try {
         this.written += await writeBatch(this.db, `[${batch.map((p) => p.json).join(",")}]`);
@@ -149,10 +155,15 @@ export class InvocationRecorder {
         this.queue.unshift(...batch);
         if (this.failures === 1 || this.failures % 10 === 0) {
           this.log(
-            `Writing ${batch.length} invocation records failed (will retry; ${this.queue.length} waiting): ${(error as Error).message}`,
+            `Writing ${batch.length} invocation records failed (will retry; ${this.queue.length} waiting): ${
+              isDatabaseUnavailable(error)
+                ? "the database is unreachable"
+                : (error as Error).message.trim()
+            }`,
           );
         }
       } finally {
+        this.inFlight = 0;
         this.flushing = null;
       }
     })();
