@@ -141,6 +141,8 @@ export interface ServerOptions {
   databaseUrl: string;
   /** POOL_GENERIC_PER_RUNTIME: 0 makes every first call of a version a cold boot. */
   genericPerRuntime: number;
+  /** More environment for the server (e.g. NANOS_CACHE_DIR), applied last. */
+  env?: Record<string, string>;
   /** Extra node flags for the server, e.g. --cpu-prof. */
   nodeFlags?: string[];
   /** Every server line, for --verbose. */
@@ -189,6 +191,7 @@ export async function startServer(options: ServerOptions): Promise<Server> {
     HOST_MAX_MEMORY_MB: String(64 * 1024),
     POOL_IDLE_TTL_SECONDS: "3600",
     POOL_QUEUE_TIMEOUT_MS: "30000",
+    ...options.env,
   };
   const child = spawnTs("server/main.ts", [], env, options.nodeFlags);
   const tail = new LogTail();

@@ -113,6 +113,7 @@ export class NanosEngine implements Engine {
         machine,
       );
       await this.snapshots.removeAllBut([...this.images.values()].map((i) => i.hash));
+      await this.snapshots.removeAbandoned();
     }
     const versions = [...this.images].map(([r, i]) => `${r} ${i.version}`).join(", ");
     this.state = {

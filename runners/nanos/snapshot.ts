@@ -80,6 +80,26 @@ export class SnapshotStore {
     await fs.rm(file, { force: true });
   }
 
+  /**
+   * Half-written states (`*.vmstate.tmp-*`) that a killed process left: a
+   * save in progress holds the state's lock, so only those whose lock is free
+   * are removed. Returns how many.
+   */
+  async removeAbandoned(): Promise<number> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const match = /^(.+\.vmstate)\.tmp-[0-9a-f]+$/.exec(name);
+      if (!match) continue;
+      const done = await tryFileLock(path.join(this.dir, `${match[1]}.lock`), async () => {
+        await fs.rm(path.join(this.dir, name), { force: true });
+        return true;
+      });
+      if (done) removed += 1;
+    }
+    return removed;
+  }
+
   /** States of images other than these (rebuilt since) are dead weight. */
   async removeAllBut(imageHashes: string[]) {
     const keep = imageHashes.map((h) => h.slice(0, 16));
