@@ -124,7 +124,11 @@ export const createCallerFactory = t.createCallerFactory;
 /** Every procedure: an unreachable database is a 503 with a sentence, not a 500. */
 export const publicProcedure = t.procedure.use(async ({ next }) => {
   const result = await next();
-  if (!result.ok && isDatabaseUnavailable(result.error.cause)) {
+  if (
+    !result.ok &&
+    result.error.code === "INTERNAL_SERVER_ERROR" &&
+    isDatabaseUnavailable(result.error.cause)
+  ) {
     throw databaseUnavailableError(result.error.cause);
   }
   return result;

@@ -16,8 +16,9 @@ const UNREACHABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"])
 // PostgreSQL shutting down or starting up (admin_shutdown, crash_shutdown, cannot_connect_now).
 const UNREACHABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03"]);
 // node-postgres' own messages for a pool that cannot get or keep a connection.
+// (Not bare ECONNREFUSED: other services' errors, S3's, say that too.)
 const UNREACHABLE_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|Query read timeout|ECONNREFUSED|ECONNRESET/;
+  /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Can't reach database server/;
 
 /**
  * True when `error` (or its cause chain) says the database cannot be reached,

@@ -18,11 +18,13 @@ export interface EmbeddedS3 {
 export async function startEmbeddedS3(options: {
   dir: string;
   bucket: string;
+  /** 0 (the default) picks a free one. */
+  port?: number;
 }): Promise<EmbeddedS3> {
   await fs.mkdir(options.dir, { recursive: true });
   const server = new S3rver({
     address: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     directory: options.dir,
     silent: true,
     configureBuckets: [{ name: options.bucket, configs: [] }],
