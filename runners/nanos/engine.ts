@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { RunnerConfig } from "../config";
@@ -13,7 +14,7 @@ import {
   type RuntimeName,
 } from "../types";
 import { chooseAccel, kvmDeviceUsable } from "./accel";
-import { locateNanos, type NanosTools } from "./availability";
+import { locateNanos, type NanosTools, QEMU_HINT } from "./availability";
 import { withFileLock } from "./file-lock";
 import { ImageBuildError, type NanosImageBuilder } from "./image-builder";
 import { AGENT_PORT, collectImageContent } from "./image-content";
@@ -237,6 +238,13 @@ export class NanosEngine implements Engine {
         this.state.available ? `No ${spec.runtime} image` : this.state.reason,
       );
     }
+    // qemu removed or broken since start (an upgrade in progress): a clear 503, and
+    // not a failed restore, which would throw the saved VM away.
+    await fs.access(this.tools.qemu, fsConstants.X_OK).catch((error: Error) => {
+      throw new EngineUnavailableError(
+        `qemu (${this.tools?.qemu}) is missing or not executable: ${error.message}. ${QEMU_HINT}`,
+      );
+    });
     const started = performance.now();
     const id = randomBytes(6).toString("hex");
     const dir = path.join(this.instancesDir, id);
