@@ -70,7 +70,7 @@ afterAll(async () => {
   fs.rmSync(pgDir, { recursive: true, force: true });
 });
 
-type Kind = "public" | "private" | "uncached" | "cookie" | "trpc";
+type Kind = "public" | "private" | "uncached" | "cookie" | "trpc" | "page";
 /** Only answers that started and ended in "down" or in "up" are judged. */
 type Phase = "before" | "down" | "recovering" | "up";
 
@@ -79,10 +79,22 @@ interface Answer {
   phase: Phase;
   http: number;
   ms: number;
-  body: CallResult["body"] | { error?: { message?: string; data?: { code?: string } } };
+  body:
+    | CallResult["body"]
+    | { error?: { message?: string; data?: { code?: string } } }
+    | { html: string };
 }
 
 async function once(kind: Kind): Promise<Omit<Answer, "phase">> {
+  if (kind === "page") {
+    const started = performance.now();
+    const response = await fetch(`${app.url}/user`, {
+      headers: { cookie: tenant.cookie },
+      redirect: "manual",
+    });
+    const html = await response.text();
+    return { kind, http: response.status, ms: performance.now() - started, body: { html } };
+  }
   if (kind === "trpc") {
     const started = performance.now();
     const response = await fetch(`${app.url}/api/trpc/functions.list`, {
@@ -106,7 +118,10 @@ describe("PostgreSQL stopped for 30 s under load", () => {
     const answers: Answer[] = [];
     let phase: Phase = "before";
     let running = true;
-    const kinds: Kind[] = ["public", "private", "public", "private", "uncached", "cookie", "trpc"];
+    const kinds: Kind[] = [
+      ...(["public", "private", "public", "private", "uncached", "cookie", "trpc"] as const),
+      "page",
+    ];
     const loops = kinds.map(async (kind) => {
       while (running) {
         const started = phase;
@@ -176,6 +191,11 @@ describe("PostgreSQL stopped for 30 s under load", () => {
       expect(error.message).toBe(DATABASE_UNAVAILABLE_MESSAGE);
       expect(error.data.code).toBe("SERVICE_UNAVAILABLE");
     }
+    // Pages say it too (the session lookup needs the database).
+    const pagesDown = byKind(down, "page");
+    expect(pagesDown.length).toBeGreaterThan(3);
+    expect(statuses(pagesDown)).toEqual({ 503: pagesDown.length });
+    expect((pagesDown[0]!.body as { html: string }).html).toContain(DATABASE_UNAVAILABLE_MESSAGE);
     expect(Math.max(...down.map((a) => a.ms))).toBeLessThan(NO_HANG_MS);
 
     // Back up: every kind answers 200 again, in the same process.
@@ -187,7 +207,7 @@ describe("PostgreSQL stopped for 30 s under load", () => {
 
     // Every call answered 200 has its record once the buffer has drained.
     const ids = answers
-      .filter((a) => a.http === 200 && a.kind !== "trpc")
+      .filter((a) => a.http === 200 && a.kind !== "trpc" && a.kind !== "page")
       .map((a) => (a.body as CallResult["body"]).invocationId);
     expect(ids.length).toBeGreaterThan(100);
     await waitFor(
