@@ -24,6 +24,8 @@ export interface RunResult {
   durationMs: number;
   error: string | null;
   truncated: { stdout: boolean; stderr: boolean };
+  /** The call left threads, processes or timers running: the instance is not reused. */
+  lingering?: boolean;
 }
 
 /**

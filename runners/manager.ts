@@ -248,9 +248,15 @@ export class RunnerManager {
         const body = answer.body as unknown as { error?: string } | null;
         throw new Error(`Agent refused the call (${answer.status}): ${body?.error ?? "no reason"}`);
       }
-      instance.state = transition(instance.state, "released");
-      void pool.release(pooled);
       const run = answer.body;
+      if (run.lingering) {
+        // Work the call left running would run on into the next call (its
+        // output is already kept out of it): the instance is not reused.
+        this.discard(pool, pooled);
+      } else {
+        instance.state = transition(instance.state, "released");
+        void pool.release(pooled);
+      }
       return {
         ...base,
         status: run.status,

@@ -209,6 +209,7 @@ class Call {
     this.exitCode = undefined;
     this.failure = undefined;
     this.pending = new Map(); // async resources a script created, by id
+    this.lingerable = new Map(); // timers, child processes and workers the call created, by id
     this.wake = null;
     this.ended = new Promise((resolve) => {
       this.end = resolve;
@@ -298,7 +299,11 @@ process.on("unhandledRejection", onStray);
 // processes; while ref'd and open) and its pending one-shot requests (fs,
 // dns, connect, write, crypto). Destroy hooks come late (an unref'd native
 // immediate), so completion is read in `after`, which also wakes the wait.
+// A handler's call does not wait for them, but what would outlive the
+// answer (a timer still set, a child process or worker still running) marks
+// the instance as dirty: it is destroyed after answering (see LINGERING).
 const ONE_SHOT = /REQ|CONNECTWRAP|SHUTDOWNWRAP|WRITEWRAP|SENDWRAP|QUERYWRAP/;
+const LINGERING = /^(Timeout|Immediate|PROCESSWRAP|WORKER)$/;
 let tracked = null;
 const tracker = createHook({
   init(id, type, _trigger, resource) {
@@ -306,6 +311,7 @@ const tracker = createHook({
     if (typeof resource.hasRef === "function" || ONE_SHOT.test(type)) {
       tracked.pending.set(id, resource);
     }
+    if (LINGERING.test(type)) tracked.lingerable.set(id, resource);
   },
   after(id) {
     if (tracked === null) return;
@@ -314,6 +320,7 @@ const tracker = createHook({
   },
   destroy(id) {
     tracked?.pending.delete(id);
+    tracked?.lingerable.delete(id);
   },
 });
 
@@ -389,10 +396,8 @@ async function run(body) {
   const started = performance.now();
   let result = null;
   try {
-    if (fn.style === "script") {
-      tracked = call;
-      tracker.enable();
-    }
+    tracked = call;
+    tracker.enable();
     const returned = als.run(call, () => {
       try {
         if (fn.style === "script") return runScript(args.map(String));
@@ -424,6 +429,9 @@ async function run(body) {
   process.exitCode = undefined;
   const stdout = call.out.text();
   const returned = call.failure === undefined && call.exitCode === undefined;
+  // Timers left set and children left running, ref'd or not: they would run on into the next call.
+  // (A fired or cleared timer is _destroyed; a process or worker handle is removed when it closes.)
+  const lingering = [...call.lingerable.values()].some((r) => r._destroyed !== true);
   return [
     200,
     {
@@ -434,6 +442,7 @@ async function run(body) {
       durationMs,
       error: call.failure === undefined ? null : oneLine(call.failure),
       truncated: { stdout: call.out.dropped > 0, stderr: call.err.dropped > 0 },
+      lingering,
     },
   ];
 }

@@ -423,6 +423,7 @@ def run(body):
         if fn["style"] == "script":
             join_threads(call)
         duration = (time.perf_counter() - started) * 1000
+        lingering = any(t.is_alive() for t in call.threads) or has_children()
         active = None  # from here on, stray writes are dropped
         stdout = call.out.text()
         return 200, {
@@ -433,9 +434,27 @@ def run(body):
             "durationMs": round(duration, 3),
             "error": error,
             "truncated": {"stdout": call.out.dropped > 0, "stderr": call.err.dropped > 0},
+            "lingering": lingering,
         }
     finally:
         busy.release()
+
+
+def has_children():
+    """Whether a process this agent started (user code's) still runs: it would
+    run on into the next call, so the host destroys the instance instead."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False  # no /proc (or no processes at all, as on Nanos)
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as f:
+                if f.read().strip():
+                    return True
+        except OSError:
+            pass
+    return False
 
 
 def string_form(value):
