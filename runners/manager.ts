@@ -58,7 +58,8 @@ export interface InvokeOutcome {
   /** How the instance came up: booted, or restored from a saved VM (Nanos); null for Docker. */
   bootMode: "boot" | "restore" | null;
   instanceId: string | null;
-  truncated: { stdout: boolean; stderr: boolean };
+  /** Output, and a returned value, cut at OUTPUT_LIMIT_BYTES (then ending with the marker). */
+  truncated: { stdout: boolean; stderr: boolean; result?: boolean };
   timings: { queueMs: number; startMs: number; execMs: number; totalMs: number };
 }
 

@@ -432,19 +432,46 @@ async function run(body) {
   // Timers left set and children left running, ref'd or not: they would run on into the next call.
   // (A fired or cleared timer is _destroyed; a process or worker handle is removed when it closes.)
   const lingering = [...call.lingerable.values()].some((r) => r._destroyed !== true);
+  const [value, resultCut] =
+    fn.style === "script" ? [stdout, false] : cap(returned ? result : null);
   return [
     200,
     {
       status: code,
-      result: fn.style === "script" ? stdout : returned ? result : null,
+      result: value,
       stdout,
       stderr: call.err.text(),
       durationMs,
       error: call.failure === undefined ? null : oneLine(call.failure),
-      truncated: { stdout: call.out.dropped > 0, stderr: call.err.dropped > 0 },
+      truncated: { stdout: call.out.dropped > 0, stderr: call.err.dropped > 0, result: resultCut },
       lingering,
     },
   ];
+}
+
+/**
+ * A returned value whose JSON is over the output limit becomes the start of
+ * that JSON text with the truncation marker, like output.
+ */
+function cap(result) {
+  if (
+    result === null ||
+    result === undefined ||
+    (typeof result !== "object" && typeof result !== "string")
+  )
+    return [result, false];
+  let text;
+  try {
+    text = Buffer.from(JSON.stringify(result) ?? "");
+  } catch {
+    return [result, false]; // cycles, BigInt: the encoder turns it into its string form
+  }
+  if (text.length <= fn.limit) return [result, false];
+  const head = text
+    .subarray(0, fn.limit)
+    .toString()
+    .replace(/\uFFFD$/, "");
+  return [`${head}\n…[truncated ${text.length - Buffer.byteLength(head)} bytes]`, true];
 }
 
 async function load(call, body) {

@@ -426,18 +426,38 @@ def run(body):
         lingering = any(t.is_alive() for t in call.threads) or has_children()
         active = None  # from here on, stray writes are dropped
         stdout = call.out.text()
+        result, result_cut = (stdout, False) if fn["style"] == "script" else cap(result)
         return 200, {
             "status": status,
-            "result": stdout if fn["style"] == "script" else result,
+            "result": result,
             "stdout": stdout,
             "stderr": call.err.text(),
             "durationMs": round(duration, 3),
             "error": error,
-            "truncated": {"stdout": call.out.dropped > 0, "stderr": call.err.dropped > 0},
+            "truncated": {
+                "stdout": call.out.dropped > 0,
+                "stderr": call.err.dropped > 0,
+                "result": result_cut,
+            },
             "lingering": lingering,
         }
     finally:
         busy.release()
+
+
+def cap(result):
+    """A returned value whose JSON is over the output limit becomes the start
+    of that JSON text with the truncation marker, like output."""
+    if result is None or isinstance(result, (bool, int, float)):
+        return result, False
+    try:
+        text = json.dumps(result, default=string_form, allow_nan=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError, RecursionError):
+        return result, False  # encode() turns it into its string form
+    if len(text) <= fn["limit"]:
+        return result, False
+    head = text[: fn["limit"]].decode(errors="ignore")
+    return f"{head}\n…[truncated {len(text) - len(head.encode())} bytes]", True
 
 
 def has_children():
