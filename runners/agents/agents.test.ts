@@ -35,7 +35,8 @@ interface RunReply {
   stderr: string;
   durationMs: number;
   error: string | null;
-  truncated: { stdout: boolean; stderr: boolean };
+  truncated: { stdout: boolean; stderr: boolean; result?: boolean };
+  lingering?: boolean;
 }
 
 interface InitBody {
