@@ -23,7 +23,9 @@ export interface RunResult {
   stderr: string;
   durationMs: number;
   error: string | null;
-  truncated: { stdout: boolean; stderr: boolean };
+  truncated: { stdout: boolean; stderr: boolean; result?: boolean };
+  /** The call left threads, processes or timers running: the instance is not reused. */
+  lingering?: boolean;
 }
 
 /**

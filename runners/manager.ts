@@ -58,7 +58,8 @@ export interface InvokeOutcome {
   /** How the instance came up: booted, or restored from a saved VM (Nanos); null for Docker. */
   bootMode: "boot" | "restore" | null;
   instanceId: string | null;
-  truncated: { stdout: boolean; stderr: boolean };
+  /** Output, and a returned value, cut at OUTPUT_LIMIT_BYTES (then ending with the marker). */
+  truncated: { stdout: boolean; stderr: boolean; result?: boolean };
   timings: { queueMs: number; startMs: number; execMs: number; totalMs: number };
 }
 
@@ -248,9 +249,15 @@ export class RunnerManager {
         const body = answer.body as unknown as { error?: string } | null;
         throw new Error(`Agent refused the call (${answer.status}): ${body?.error ?? "no reason"}`);
       }
-      instance.state = transition(instance.state, "released");
-      void pool.release(pooled);
       const run = answer.body;
+      if (run.lingering) {
+        // Work the call left running would run on into the next call (its
+        // output is already kept out of it): the instance is not reused.
+        this.discard(pool, pooled);
+      } else {
+        instance.state = transition(instance.state, "released");
+        void pool.release(pooled);
+      }
       return {
         ...base,
         status: run.status,

@@ -35,7 +35,8 @@ interface RunReply {
   stderr: string;
   durationMs: number;
   error: string | null;
-  truncated: { stdout: boolean; stderr: boolean };
+  truncated: { stdout: boolean; stderr: boolean; result?: boolean };
+  lingering?: boolean;
 }
 
 interface InitBody {
@@ -178,6 +179,7 @@ const FIXTURES: Record<Runtime, Record<string, string>> = {
       "    return 'done'",
     ].join("\n"),
     env: "import os\ndef run(event, context):\n    return os.environ.get('GREETING')\n",
+    big: "def run(event, context):\n    return {'text': 'x' * event['n']}\n",
     async: [
       "import asyncio",
       "async def run(event, context):",
@@ -202,6 +204,7 @@ const FIXTURES: Record<Runtime, Record<string, string>> = {
     exits: 'console.log("before exit");\nprocess.exit(3);\nconsole.log("never");\n',
     flood:
       'const line = "x".repeat(99) + "\\n";\nfor (let i = 0; i < 100_000; i++) process.stdout.write(line);\n',
+    big: "exports.run = (event) => ({ text: 'x'.repeat(event.n) });\n",
     late: [
       "exports.run = async (event) => {",
       "  if (event.schedule) {",
@@ -340,7 +343,7 @@ for (const runtime of ["python", "node"] as const) {
       const agent = await loaded(runtime, script("flood", f.flood, { outputLimitBytes: limit }));
       const reply = await agent.run();
       expect(reply.status).toBe(0);
-      expect(reply.truncated).toEqual({ stdout: true, stderr: false });
+      expect(reply.truncated).toEqual({ stdout: true, stderr: false, result: false });
       const marker = `\n…[truncated ${10_000_000 - limit} bytes]`;
       expect(reply.stdout.endsWith(marker)).toBe(true);
       expect(Buffer.byteLength(reply.stdout)).toBe(limit + Buffer.byteLength(marker));
@@ -350,12 +353,30 @@ for (const runtime of ["python", "node"] as const) {
       agent.stop();
     });
 
+    it("cuts a returned value whose JSON is over outputLimitBytes, with the marker", async () => {
+      const agent = await loaded(runtime, handler("big", f.big, { outputLimitBytes: 1000 }));
+      const small = await agent.run({ event: { n: 100 } });
+      expect(small).toMatchObject({ result: { text: "x".repeat(100) } });
+      expect(small.truncated.result).toBe(false);
+      const big = await agent.run({ event: { n: 5000 } });
+      expect(big.truncated).toEqual({ stdout: false, stderr: false, result: true });
+      const json = JSON.stringify({ text: "x".repeat(5000) });
+      expect(big.result).toBe(`${json.slice(0, 1000)}\n…[truncated ${json.length - 1000} bytes]`);
+      agent.stop();
+    });
+
     it("drops output written after a call answered instead of adding it to the next", async () => {
       const agent = await loaded(runtime, handler("late", f.late));
-      expect((await agent.run({ event: { schedule: true } })).result).toBe("scheduled");
+      const first = await agent.run({ event: { schedule: true } });
+      expect(first).toMatchObject({ result: "scheduled", lingering: true });
       // The timer fires (and, in node, throws and rejects) during this call.
       const second = await agent.run({ event: {} });
-      expect(second).toMatchObject({ status: 0, result: "done", stdout: "second call\n" });
+      expect(second).toMatchObject({
+        status: 0,
+        result: "done",
+        stdout: "second call\n",
+        lingering: false,
+      });
       expect(second.stderr).toBe("");
       const third = await agent.run({ event: {} });
       expect(third).toMatchObject({ status: 0, stdout: "second call\n", stderr: "" });

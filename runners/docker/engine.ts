@@ -7,6 +7,12 @@ import { AGENT_GUEST_PATH } from "../images/runtime-files";
 import { transition } from "../instance-state";
 import { LABELS } from "../labels";
 import {
+  CONTAINER_NETWORK,
+  guardContainerNetwork,
+  type NetworkGuardStatus,
+  networkRefusal,
+} from "../network-guard";
+import {
   type Engine,
   type EngineStatus,
   EngineUnavailableError,
@@ -33,6 +39,7 @@ export class DockerEngine implements Engine {
   private state: EngineStatus = { available: false, reason: "Docker engine not started yet" };
   private images = new Map<RuntimeName, { tag: string; interpreter: string }>();
   private readonly instancesDir: string;
+  private networkGuard: NetworkGuardStatus = { ok: false, reason: "not set up yet" };
 
   constructor(private readonly config: RunnerConfig) {
     this.docker = config.docker.host
@@ -71,6 +78,11 @@ export class DockerEngine implements Engine {
         const image = await builder.ensure(runtime, progress);
         this.images.set(runtime, { tag: image.tag, interpreter: image.interpreter });
       }
+      this.networkGuard = await this.isolateNetwork().catch((error: Error) => ({
+        ok: false as const,
+        reason: `could not create its Docker network (${error.message})`,
+      }));
+      if (!this.networkGuard.ok) progress(networkRefusal(this.networkGuard.reason));
       const version = (await this.docker.version()).Version;
       this.state = { available: true, detail: `Docker ${version}` };
     } catch (error) {
@@ -100,12 +112,48 @@ export class DockerEngine implements Engine {
     await fs.rm(this.instancesDir, { recursive: true, force: true });
   }
 
+  /**
+   * The network of network-enabled containers and the host's firewall rules
+   * for it (see network-guard.ts). Only for an engine on this host: a remote
+   * engine's host firewall is not ours to set, so there the network stays off.
+   */
+  private async isolateNetwork(): Promise<NetworkGuardStatus> {
+    const host = this.config.docker.host;
+    if (host && !host.startsWith("unix://")) {
+      return { ok: false, reason: `the Docker engine at ${host} is on another host` };
+    }
+    const existing = await this.docker.listNetworks({
+      filters: { name: [CONTAINER_NETWORK.name] },
+    });
+    if (!existing.some((n) => n.Name === CONTAINER_NETWORK.name)) {
+      await this.docker
+        .createNetwork({
+          Name: CONTAINER_NETWORK.name,
+          Driver: "bridge",
+          Options: {
+            "com.docker.network.bridge.name": CONTAINER_NETWORK.bridge,
+            // Containers of different functions and users never talk to each other.
+            "com.docker.network.bridge.enable_icc": "false",
+          },
+          Labels: { [LABELS.managed]: "true" },
+        })
+        .catch((error: Error) => {
+          // Another installation created it at the same moment.
+          if (!/already exists/i.test(error.message)) throw error;
+        });
+    }
+    return guardContainerNetwork();
+  }
+
   async launch(spec: InstanceSpec): Promise<DockerInstance> {
     const image = this.images.get(spec.runtime);
     if (!this.state.available || !image) {
       throw new EngineUnavailableError(
         this.state.available ? `No ${spec.runtime} image` : this.state.reason,
       );
+    }
+    if (spec.network && !this.networkGuard.ok) {
+      throw new EngineUnavailableError(networkRefusal(this.networkGuard.reason));
     }
     const started = performance.now();
     const id = randomBytes(6).toString("hex");
@@ -141,7 +189,7 @@ export class DockerEngine implements Engine {
         Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${this.config.docker.tmpMb}m,mode=1777` },
         CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges"],
-        NetworkMode: spec.network ? "bridge" : "none",
+        NetworkMode: spec.network ? CONTAINER_NETWORK.name : "none",
         LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
       },
     });

@@ -5,6 +5,7 @@ import path from "node:path";
 import type { RunnerConfig } from "../config";
 import { transition } from "../instance-state";
 import { LABELS } from "../labels";
+import { guardVmNetwork, type NetworkGuardStatus, networkRefusal } from "../network-guard";
 import {
   type Engine,
   type EngineStatus,
@@ -50,6 +51,7 @@ const SERVICE_VM_MB = 256;
 export class NanosEngine implements Engine {
   readonly name = "nanos" as const;
   private state: EngineStatus = { available: false, reason: "Nanos engine not started yet" };
+  private networkGuard: NetworkGuardStatus = { ok: false, reason: "not set up yet" };
   private tools?: NanosTools;
   private accel: Accel = "tcg";
   private readonly images = new Map<RuntimeName, RuntimeImage>();
@@ -116,6 +118,8 @@ export class NanosEngine implements Engine {
       await this.snapshots.removeAllBut([...this.images.values()].map((i) => i.hash));
       await this.snapshots.removeAbandoned();
     }
+    this.networkGuard = await guardVmNetwork();
+    if (!this.networkGuard.ok) progress(networkRefusal(this.networkGuard.reason));
     const versions = [...this.images].map(([r, i]) => `${r} ${i.version}`).join(", ");
     this.state = {
       available: true,
@@ -245,6 +249,9 @@ export class NanosEngine implements Engine {
         `qemu (${this.tools?.qemu}) is missing or not executable: ${error.message}. ${QEMU_HINT}`,
       );
     });
+    if (spec.network && !this.networkGuard.ok) {
+      throw new EngineUnavailableError(networkRefusal(this.networkGuard.reason));
+    }
     const started = performance.now();
     const id = randomBytes(6).toString("hex");
     const dir = path.join(this.instancesDir, id);

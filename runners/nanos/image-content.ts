@@ -18,7 +18,7 @@ const run = promisify(execFile);
 export const AGENT_PORT = 8080;
 
 /** Bump when the Nanos image layout changes, so every image is rebuilt. */
-export const NANOS_LAYOUT_VERSION = "1";
+export const NANOS_LAYOUT_VERSION = "2";
 
 /** Everything that goes into one runtime's bootable image, independent of the builder. */
 export interface ImageContent {
@@ -30,6 +30,8 @@ export interface ImageContent {
   program: string;
   args: string[];
   env: Record<string, string>;
+  /** Top-level manifest settings for the kernel (unquoted in the manifest, so strings carry their quotes). */
+  settings: Record<string, string>;
   /** Content hash of the files, kernel, boot image and layout: the image's cache key. */
   hash: string;
 }
@@ -42,6 +44,18 @@ const STATIC_FILES: Record<string, string> = {
     "root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n",
   "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
   "/etc/resolv.conf": "nameserver 10.0.2.3\n",
+};
+
+/**
+ * A static address on qemu user networking's subnet, with its gateway.
+ * Nanos would ask DHCP otherwise, and a VM restored from a saved state (or
+ * one that answers its first call before its lease) has no route beyond
+ * 10.0.2.0/24; network-enabled functions need one from the first call.
+ */
+const NETWORK_SETTINGS: Record<string, string> = {
+  ipaddr: '"10.0.2.15"',
+  netmask: '"255.255.255.0"',
+  gateway: '"10.0.2.2"',
 };
 
 /**
@@ -88,7 +102,7 @@ export async function collectImageContent(
   };
   const hash = createHash("sha256")
     .update(`nanos ${NANOS_LAYOUT_VERSION}\n${collected.hash}\n`)
-    .update(JSON.stringify({ args, env, static: STATIC_FILES }))
+    .update(JSON.stringify({ args, env, static: STATIC_FILES, settings: NETWORK_SETTINGS }))
     .update(await sha256File(kernel.kernel))
     .update(await sha256File(kernel.boot))
     .digest("hex");
@@ -100,6 +114,7 @@ export async function collectImageContent(
     program: collected.interpreter,
     args,
     env,
+    settings: NETWORK_SETTINGS,
     hash,
   };
 }

@@ -29,7 +29,7 @@ export class MkfsImageBuilder implements NanosImageBuilder {
 
   async build(content: ImageContent, kernel: NanosKernel, output: string) {
     const bytes = await totalSize(content);
-    const manifest = renderManifest(content);
+    const manifest = renderManifest({ ...content, extra: content.settings });
     const sizeMb = Math.ceil(bytes / MiB) + SCRATCH_MB;
     const args = ["-b", kernel.boot, "-k", kernel.kernel, "-s", `${sizeMb}M`, output];
     const { code, stderr } = await runWithInput(this.mkfs, args, manifest);

@@ -16,6 +16,7 @@ const content: ImageContent = {
   program: "/usr/bin/python3.11",
   args: ["python3", "/agent/agent.py", "--port", "8080"],
   env: { PYTHONDONTWRITEBYTECODE: "1" },
+  settings: { ipaddr: '"10.0.2.15"' },
   hash: "f".repeat(64),
 };
 
@@ -40,6 +41,7 @@ describe("opsConfig", () => {
       NameServers: ["10.0.2.3"],
       BaseVolumeSz: "75m",
       DisableArgsCopy: true,
+      ManifestPassthrough: { ipaddr: "10.0.2.15" },
     });
     // Files whose guest path differs from the host's are staged and mapped in.
     expect(staged).toEqual([
@@ -63,6 +65,7 @@ describe("opsConfig", () => {
       "NameServers",
       "BaseVolumeSz",
       "DisableArgsCopy",
+      "ManifestPassthrough",
     ]);
     for (const key of Object.keys(config)) expect(known).toContain(key);
   });

@@ -28,6 +28,8 @@ export interface OpsConfig {
   NameServers: string[];
   BaseVolumeSz: string;
   DisableArgsCopy: boolean;
+  /** Top-level manifest entries ops copies as they are (the kernel's static network settings). */
+  ManifestPassthrough: Record<string, string>;
 }
 
 /**
@@ -65,6 +67,9 @@ export function opsConfig(
       NameServers: ["10.0.2.3"],
       BaseVolumeSz: `${Math.ceil(totalBytes / MiB) + SCRATCH_MB}m`,
       DisableArgsCopy: true,
+      ManifestPassthrough: Object.fromEntries(
+        Object.entries(content.settings).map(([k, v]) => [k, JSON.parse(v) as string]),
+      ),
     },
     staged,
   };

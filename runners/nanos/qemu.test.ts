@@ -30,7 +30,7 @@ describe("qemuArgs", () => {
       "file=/cache/images/python-1234.img,format=raw,if=none,id=hd0,snapshot=on",
     ]);
     expect(option(args, "-netdev")).toEqual([
-      "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:20123-:8080",
+      "user,id=n0,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:20123-:8080",
     ]);
     expect(option(args, "-serial")).toEqual(["file:/data/instances/nanos/123/console.log"]);
     expect(option(args, "-monitor")).toEqual([

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
+import { VM_NETWORK_GID } from "../network-guard";
 
 export type Accel = "kvm" | "tcg";
 
@@ -22,7 +23,11 @@ export interface QemuSpec {
   /** Loopback port forwarded to the agent's port in the guest. */
   hostPort: number;
   guestPort: number;
-  /** Without it the guest can reach nothing but its forwarded port (`restrict=on`). */
+  /**
+   * Without it the guest can reach nothing but its forwarded port
+   * (`restrict=on`). With it, qemu runs with VM_NETWORK_GID, the group the
+   * host's firewall rules for network-enabled VMs match (network-guard.ts).
+   */
   network: boolean;
   /** A saved VM state to restore instead of booting. */
   incoming?: string;
@@ -42,6 +47,8 @@ export function qemuArgs(spec: QemuSpec): string[] {
     "user",
     "id=n0",
     `restrict=${spec.network ? "off" : "on"}`,
+    // IPv4 only: the firewall rules that keep the guest off the host's own services are IPv4 rules.
+    "ipv6=off",
     `hostfwd=tcp:127.0.0.1:${spec.hostPort}-:${spec.guestPort}`,
   ];
   const args = [
@@ -104,7 +111,10 @@ export class QemuProcess {
     readonly spec: QemuSpec,
     readonly startedAt = performance.now(),
   ) {
-    this.child = spawn(spec.qemu, qemuArgs(spec), { stdio: ["ignore", "ignore", "pipe"] });
+    this.child = spawn(spec.qemu, qemuArgs(spec), {
+      stdio: ["ignore", "ignore", "pipe"],
+      ...(spec.network ? { gid: VM_NETWORK_GID } : {}),
+    });
     this.child.stderr?.on("data", (c: Buffer) => {
       this.stderrTail = (this.stderrTail + c.toString()).slice(-4000);
     });

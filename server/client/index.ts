@@ -51,7 +51,8 @@ export interface InvocationResponse {
   timeout: boolean;
   durationMs: number;
   error: string | null;
-  truncated: { stdout: boolean; stderr: boolean };
+  /** Output, and a returned value, cut at OUTPUT_LIMIT_BYTES (then ending with the marker). */
+  truncated: { stdout: boolean; stderr: boolean; result?: boolean };
   invocationId: string;
   engine: "docker" | "nanos";
   version: number;

@@ -80,9 +80,9 @@ export class InvocationRecorder {
       ...row,
       // Set here, not by the database, so a batch's rows keep their call times.
       createdAt: row.createdAt ?? new Date(),
-      stdout: clip(row.stdout ?? ""),
-      stderr: clip(row.stderr ?? ""),
-      error: row.error ? row.error.slice(0, 1000) : row.error,
+      stdout: storable(clip(row.stdout ?? "")),
+      stderr: storable(clip(row.stderr ?? "")),
+      error: row.error ? storable(row.error.slice(0, 1000)) : row.error,
     });
     if (this.queuedBytes + json.length > this.options.maxPendingBytes) {
       this.drop();
@@ -234,6 +234,15 @@ async function writeBatch(db: Database, json: string): Promise<number> {
     )
     SELECT count(*)::int AS inserted FROM inserted`;
   return row?.inserted ?? 0;
+}
+
+/**
+ * PostgreSQL text cannot hold NUL: one function printing a NUL byte must not
+ * fail the batch of everyone's records, so it is stored as U+FFFD (the
+ * response itself carries it as \u0000).
+ */
+function storable(text: string) {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
 }
 
 function clip(text: string) {

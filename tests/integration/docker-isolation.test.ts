@@ -136,62 +136,6 @@ describe("state", () => {
 });
 
 describe("limits", () => {
-  it("an endless loop times out: 504, status 124, and the next call gets a new instance", async () => {
-    const python = await probe(alice, "spin", { timeoutSeconds: 1 });
-    const node = await deploy(alice, {
-      name: "spin-node",
-      runtime: "node",
-      handler: "spin_node.main",
-      memoryMb: 64,
-      timeoutSeconds: 1,
-      code: "exports.main = (event) => { while (event.spin) {} return require('node:os').hostname(); };\n",
-    });
-    const before = {
-      python: await hostOf(python),
-      node: (await callOk(app, alice, node)).result as string,
-    };
-    const spins = await Promise.all([
-      call(app, alice, python, { query: { spin: "1" } }),
-      call(app, alice, node, { query: { spin: "1" } }),
-    ]);
-    for (const { http, body, ms } of spins) {
-      expect(http).toBe(504);
-      expect(body).toMatchObject({ status: 124, timeout: true, error: "timeout", result: null });
-      expect(body.stderr).toMatch(/Timed out after 1 s/);
-      expect(body.durationMs).toBe(1000);
-      expect(ms).toBeLessThan(5000);
-    }
-    await app.services.recorder.flush();
-    const records = await app.services.db.invocation.findMany({
-      where: { id: { in: spins.map((s) => s.body.invocationId) } },
-    });
-    expect(records.map((r) => [r.status, r.timeout, r.error])).toEqual([
-      [124, true, "timeout"],
-      [124, true, "timeout"],
-    ]);
-    // The instance that ran past its deadline is destroyed, never reused.
-    await Promise.all([gone(before.python), gone(before.node)]);
-    const after = {
-      python: await hostOf(python),
-      node: (await callOk(app, alice, node)).result as string,
-    };
-    expect(after.python).not.toBe(before.python);
-    expect(after.node).not.toBe(before.node);
-  });
-
-  it("running out of memory is status 137 with a clear message; the next call works", async () => {
-    const fn = await probe(alice, "hog", { memoryMb: 64 });
-    const host = await hostOf(fn);
-    const { http, body } = await call(app, alice, fn, { query: { allocate_mb: "500" } });
-    expect(http).toBe(200);
-    expect(body).toMatchObject({ status: 137, timeout: false, error: "out of memory" });
-    expect(body.stderr).toBe(
-      "Out of memory: the function used more than its 64 MB and was killed.",
-    );
-    await gone(host);
-    expect(await hostOf(fn)).not.toBe(host);
-  });
-
   it("a fork bomb stays inside the pids limit; the host is fine and the next call works", async () => {
     const fn = await probe(alice, "bomb", { timeoutSeconds: 2 });
     const host = await hostOf(fn);
@@ -260,59 +204,6 @@ describe("limits", () => {
     );
   });
 
-  it("has no network: only a loopback interface, and connecting fails at once", async () => {
-    const python = await deploy(alice, {
-      name: "net-python",
-      runtime: "python",
-      handler: "net_python.main",
-      memoryMb: 64,
-      code: `import socket, time
-
-def main(event, context):
-    with open("/proc/net/dev") as f:
-        interfaces = sorted(line.split(":")[0].strip() for line in f.readlines()[2:])
-    if interfaces != ["lo"]:
-        return {"interfaces": interfaces}  # never try to reach anything from a real network
-    started = time.perf_counter()
-    try:
-        # TEST-NET-1 (RFC 5737): documentation space, routed nowhere.
-        socket.create_connection(("192.0.2.1", 9), timeout=5)
-        connect = "connected"
-    except OSError as e:
-        connect = e.errno
-    connect_ms = (time.perf_counter() - started) * 1000
-    try:
-        socket.gethostbyname("cloudless-test.invalid")
-        dns = "resolved"
-    except OSError as e:
-        dns = type(e).__name__
-    return {"interfaces": interfaces, "connect": connect, "connectMs": connect_ms, "dns": dns}
-`,
-    });
-    const node = await deploy(alice, {
-      name: "net-node",
-      runtime: "node",
-      handler: "net_node.main",
-      memoryMb: 64,
-      code: "exports.main = () => Object.keys(require('node:os').networkInterfaces()).sort();\n",
-    });
-    const [fromPython, fromNode] = await Promise.all([
-      callOk(app, alice, python),
-      callOk(app, alice, node),
-    ]);
-    const result = fromPython.result as {
-      interfaces: string[];
-      connect: number | string;
-      connectMs: number;
-      dns: string;
-    };
-    expect(result.interfaces).toEqual(["lo"]);
-    expect(result.connect).toBe(101); // ENETUNREACH: no route, nothing sent
-    expect(result.connectMs).toBeLessThan(1000); // no 5 s connect timeout: refused outright
-    expect(result.dns).toBe("gaierror");
-    expect(fromNode.result).toEqual(["lo"]);
-  });
-
   it("a call over the function's concurrency answers 429", async () => {
     const fn = await probe(alice, "single", { maxConcurrency: 1 });
     const host = await hostOf(fn);
@@ -327,37 +218,6 @@ def main(event, context):
     expect(http).toBe(200);
     expect((body.result as Probe).host).toBe(host);
     expect((await call(app, alice, fn)).http).toBe(200);
-  });
-
-  it("caps an output flood and says it did", async () => {
-    const python = await deploy(alice, {
-      name: "flood",
-      runtime: "python",
-      handler: "flood_python.main",
-      style: "script",
-      memoryMb: 64,
-      code: "import sys\nsys.stdout.write('x' * (10 * 1024 * 1024))\nprint('done', file=sys.stderr)\n",
-    });
-    const node = await deploy(alice, {
-      name: "flood-node",
-      runtime: "node",
-      handler: "flood_node.main",
-      memoryMb: 128,
-      code: "exports.main = () => { for (let i = 0; i < 160; i++) console.log('y'.repeat(65535)); return 'done'; };\n",
-    });
-    const [fromPython, fromNode] = await Promise.all([
-      callOk(app, alice, python),
-      callOk(app, alice, node),
-    ]);
-    const marker = `\n…[truncated ${10 * 1024 * 1024 - OUTPUT_LIMIT} bytes]`;
-    expect(fromPython.stdout).toBe(`${"x".repeat(OUTPUT_LIMIT)}${marker}`);
-    expect(fromPython.result).toBe(fromPython.stdout);
-    expect(fromPython.stderr).toBe("done\n");
-    expect(fromPython.truncated).toEqual({ stdout: true, stderr: false });
-    expect(fromNode.truncated).toEqual({ stdout: true, stderr: false });
-    expect(fromNode.stdout).toMatch(/^y{65535}\n/);
-    expect(fromNode.stdout).toMatch(/\n…\[truncated \d+ bytes\]$/);
-    expect(fromNode.result).toBe("done");
   });
 });
 

@@ -209,6 +209,7 @@ class Call {
     this.exitCode = undefined;
     this.failure = undefined;
     this.pending = new Map(); // async resources a script created, by id
+    this.lingerable = new Map(); // timers, child processes and workers the call created, by id
     this.wake = null;
     this.ended = new Promise((resolve) => {
       this.end = resolve;
@@ -298,7 +299,11 @@ process.on("unhandledRejection", onStray);
 // processes; while ref'd and open) and its pending one-shot requests (fs,
 // dns, connect, write, crypto). Destroy hooks come late (an unref'd native
 // immediate), so completion is read in `after`, which also wakes the wait.
+// A handler's call does not wait for them, but what would outlive the
+// answer (a timer still set, a child process or worker still running) marks
+// the instance as dirty: it is destroyed after answering (see LINGERING).
 const ONE_SHOT = /REQ|CONNECTWRAP|SHUTDOWNWRAP|WRITEWRAP|SENDWRAP|QUERYWRAP/;
+const LINGERING = /^(Timeout|Immediate|PROCESSWRAP|WORKER)$/;
 let tracked = null;
 const tracker = createHook({
   init(id, type, _trigger, resource) {
@@ -306,6 +311,7 @@ const tracker = createHook({
     if (typeof resource.hasRef === "function" || ONE_SHOT.test(type)) {
       tracked.pending.set(id, resource);
     }
+    if (LINGERING.test(type)) tracked.lingerable.set(id, resource);
   },
   after(id) {
     if (tracked === null) return;
@@ -314,6 +320,7 @@ const tracker = createHook({
   },
   destroy(id) {
     tracked?.pending.delete(id);
+    tracked?.lingerable.delete(id);
   },
 });
 
@@ -389,10 +396,8 @@ async function run(body) {
   const started = performance.now();
   let result = null;
   try {
-    if (fn.style === "script") {
-      tracked = call;
-      tracker.enable();
-    }
+    tracked = call;
+    tracker.enable();
     const returned = als.run(call, () => {
       try {
         if (fn.style === "script") return runScript(args.map(String));
@@ -424,18 +429,49 @@ async function run(body) {
   process.exitCode = undefined;
   const stdout = call.out.text();
   const returned = call.failure === undefined && call.exitCode === undefined;
+  // Timers left set and children left running, ref'd or not: they would run on into the next call.
+  // (A fired or cleared timer is _destroyed; a process or worker handle is removed when it closes.)
+  const lingering = [...call.lingerable.values()].some((r) => r._destroyed !== true);
+  const [value, resultCut] =
+    fn.style === "script" ? [stdout, false] : cap(returned ? result : null);
   return [
     200,
     {
       status: code,
-      result: fn.style === "script" ? stdout : returned ? result : null,
+      result: value,
       stdout,
       stderr: call.err.text(),
       durationMs,
       error: call.failure === undefined ? null : oneLine(call.failure),
-      truncated: { stdout: call.out.dropped > 0, stderr: call.err.dropped > 0 },
+      truncated: { stdout: call.out.dropped > 0, stderr: call.err.dropped > 0, result: resultCut },
+      lingering,
     },
   ];
+}
+
+/**
+ * A returned value whose JSON is over the output limit becomes the start of
+ * that JSON text with the truncation marker, like output.
+ */
+function cap(result) {
+  if (
+    result === null ||
+    result === undefined ||
+    (typeof result !== "object" && typeof result !== "string")
+  )
+    return [result, false];
+  let text;
+  try {
+    text = Buffer.from(JSON.stringify(result) ?? "");
+  } catch {
+    return [result, false]; // cycles, BigInt: the encoder turns it into its string form
+  }
+  if (text.length <= fn.limit) return [result, false];
+  const head = text
+    .subarray(0, fn.limit)
+    .toString()
+    .replace(/\uFFFD$/, "");
+  return [`${head}\n…[truncated ${text.length - Buffer.byteLength(head)} bytes]`, true];
 }
 
 async function load(call, body) {

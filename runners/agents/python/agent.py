@@ -423,19 +423,58 @@ def run(body):
         if fn["style"] == "script":
             join_threads(call)
         duration = (time.perf_counter() - started) * 1000
+        lingering = any(t.is_alive() for t in call.threads) or has_children()
         active = None  # from here on, stray writes are dropped
         stdout = call.out.text()
+        result, result_cut = (stdout, False) if fn["style"] == "script" else cap(result)
         return 200, {
             "status": status,
-            "result": stdout if fn["style"] == "script" else result,
+            "result": result,
             "stdout": stdout,
             "stderr": call.err.text(),
             "durationMs": round(duration, 3),
             "error": error,
-            "truncated": {"stdout": call.out.dropped > 0, "stderr": call.err.dropped > 0},
+            "truncated": {
+                "stdout": call.out.dropped > 0,
+                "stderr": call.err.dropped > 0,
+                "result": result_cut,
+            },
+            "lingering": lingering,
         }
     finally:
         busy.release()
+
+
+def cap(result):
+    """A returned value whose JSON is over the output limit becomes the start
+    of that JSON text with the truncation marker, like output."""
+    if result is None or isinstance(result, (bool, int, float)):
+        return result, False
+    try:
+        text = json.dumps(result, default=string_form, allow_nan=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError, RecursionError):
+        return result, False  # encode() turns it into its string form
+    if len(text) <= fn["limit"]:
+        return result, False
+    head = text[: fn["limit"]].decode(errors="ignore")
+    return f"{head}\n…[truncated {len(text) - len(head.encode())} bytes]", True
+
+
+def has_children():
+    """Whether a process this agent started (user code's) still runs: it would
+    run on into the next call, so the host destroys the instance instead."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False  # no /proc (or no processes at all, as on Nanos)
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as f:
+                if f.read().strip():
+                    return True
+        except OSError:
+            pass
+    return False
 
 
 def string_form(value):
