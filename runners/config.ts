@@ -9,6 +9,8 @@ export interface RunnerConfig {
   interpreters: Record<RuntimeName, string>;
   /** Runtimes a user pointed at an image of their own (it must contain the interpreter). */
   customImages: Partial<Record<RuntimeName, string>>;
+  /** The iptables command the network isolation rules are installed with (e.g. iptables-legacy). */
+  iptables: string;
   docker: {
     /** DOCKER_HOST-style address; unset = the local socket. */
     host?: string;

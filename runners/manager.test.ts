@@ -101,6 +101,7 @@ function config(pools: Partial<RunnerConfig["pools"]> = {}): RunnerConfig {
     ownerId: "test",
     interpreters: { python: "python3", node: "node" },
     customImages: {},
+    iptables: "iptables",
     docker: { cpus: 1, pidsLimit: 64, tmpMb: 16 },
     nanos: {
       qemu: "qemu-system-x86_64",

@@ -39,8 +39,9 @@ const CONTAINER_CHAIN = "CLOUDLESS-CT-NET";
 const LINK_LOCAL = "169.254.0.0/16";
 
 /** Rules for network-enabled Nanos VMs (OUTPUT, by qemu's group id). */
-export function guardVmNetwork(): Promise<NetworkGuardStatus> {
+export function guardVmNetwork(command: string): Promise<NetworkGuardStatus> {
   return install(
+    command,
     VM_CHAIN,
     [
       ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
@@ -52,9 +53,10 @@ export function guardVmNetwork(): Promise<NetworkGuardStatus> {
 }
 
 /** Rules for network-enabled containers (INPUT and DOCKER-USER, by their bridge). */
-export function guardContainerNetwork(): Promise<NetworkGuardStatus> {
+export function guardContainerNetwork(command: string): Promise<NetworkGuardStatus> {
   const bridge = CONTAINER_NETWORK.bridge;
   return install(
+    command,
     CONTAINER_CHAIN,
     [
       ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"],
@@ -73,6 +75,7 @@ function reject() {
 }
 
 async function install(
+  command: string,
   chain: string,
   rules: string[][],
   jumps: string[][],
@@ -80,6 +83,15 @@ async function install(
   if (process.getuid?.() !== 0) {
     return { ok: false, reason: "network isolation needs root to install firewall rules" };
   }
+  const iptables = (...args: string[]) => run(command, ["-w", "5", ...args], { timeout: 15_000 });
+  const ensure = async (how: "-A" | "-I", parent: string, rule: string[]) => {
+    const present = await iptables("-C", parent, ...rule).then(
+      () => true,
+      () => false,
+    );
+    if (!present)
+      await (how === "-A" ? iptables("-A", parent, ...rule) : iptables("-I", parent, "1", ...rule));
+  };
   try {
     // Never flushed: another installation on this machine may rely on the
     // chain this very moment. Each rule is added only when missing, in order.
@@ -97,19 +109,6 @@ async function install(
       reason: `could not install the network isolation rules (iptables: ${message})`,
     };
   }
-}
-
-async function ensure(how: "-A" | "-I", chain: string, rule: string[]) {
-  const present = await iptables("-C", chain, ...rule).then(
-    () => true,
-    () => false,
-  );
-  if (!present)
-    await (how === "-A" ? iptables("-A", chain, ...rule) : iptables("-I", chain, "1", ...rule));
-}
-
-function iptables(...args: string[]) {
-  return run("iptables", ["-w", "5", ...args], { timeout: 15_000 });
 }
 
 /** The sentence a refused network-enabled call carries. */

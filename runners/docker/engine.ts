@@ -142,7 +142,7 @@ export class DockerEngine implements Engine {
           if (!/already exists/i.test(error.message)) throw error;
         });
     }
-    return guardContainerNetwork();
+    return guardContainerNetwork(this.config.iptables);
   }
 
   async launch(spec: InstanceSpec): Promise<DockerInstance> {

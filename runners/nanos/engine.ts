@@ -118,7 +118,7 @@ export class NanosEngine implements Engine {
       await this.snapshots.removeAllBut([...this.images.values()].map((i) => i.hash));
       await this.snapshots.removeAbandoned();
     }
-    this.networkGuard = await guardVmNetwork();
+    this.networkGuard = await guardVmNetwork(this.config.iptables);
     if (!this.networkGuard.ok) progress(networkRefusal(this.networkGuard.reason));
     const versions = [...this.images].map(([r, i]) => `${r} ${i.version}`).join(", ");
     this.state = {

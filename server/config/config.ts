@@ -127,6 +127,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         .slice(0, 16),
       interpreters: { python: env.PYTHON_BIN, node: env.NODE_BIN ?? process.execPath },
       customImages: { python: env.RUNTIME_IMAGE_PYTHON, node: env.RUNTIME_IMAGE_NODE },
+      iptables: env.IPTABLES,
       docker: {
         host: env.DOCKER_HOST,
         cpus: env.DOCKER_CPUS,

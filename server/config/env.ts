@@ -77,6 +77,8 @@ export const envSchema = z
 
     /** Engines to run, comma-separated (docker, nanos); empty disables invocation. */
     ENGINES: z.string().default("docker,nanos"),
+    /** The iptables command for network isolation (network-guard.ts); e.g. iptables-legacy. */
+    IPTABLES: z.string().min(1).default("iptables"),
     DOCKER_HOST: optionalString,
     DOCKER_CPUS: z.coerce.number().min(0.1).max(64).default(1),
     DOCKER_PIDS_LIMIT: z.coerce.number().int().min(8).max(100_000).default(64),

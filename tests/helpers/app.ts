@@ -32,7 +32,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     HOST: "127.0.0.1",
     ...env,
   });
-  const services = await startServices(config, () => {});
+  const services = await startServices(
+    config,
+    process.env.TEST_APP_LOG ? (line) => console.error(line) : () => {},
+  );
   const build = (await import(pathToFileURL(path.resolve("build/index.js")).href)) as ServerBuild;
   const server = createHttpServer(services, build);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -62,7 +65,10 @@ export async function startTestServices(env: Record<string, string> = {}) {
     DATABASE_URL: database.url,
     ...env,
   });
-  const services = await startServices(config, () => {});
+  const services = await startServices(
+    config,
+    process.env.TEST_APP_LOG ? (line) => console.error(line) : () => {},
+  );
   return {
     services,
     async close() {

@@ -3,7 +3,7 @@ import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../../helpers/app";
 import { createTenant, type Deployed, deploy, type Tenant } from "../../helpers/docker";
-import { callOkOn, enginesUnderTest } from "../../helpers/engines";
+import { callOkOn, callOn, enginesUnderTest } from "../../helpers/engines";
 import { reportSkip } from "../../helpers/nanos";
 import { type OutsideHost, startOutsideHost } from "../../helpers/outside-host";
 
@@ -124,6 +124,38 @@ describe.each(engines)("$name: the network", (engine) => {
       expect(found.outside).toContain(outside.greeting);
       for (const { name } of list.filter((t) => t.name !== "outside")) {
         expect({ [name]: found[name] }).not.toEqual({ [name]: expect.stringMatching(/^open/) });
+      }
+    });
+
+    it("fails closed: where the rules cannot be installed, network-enabled calls answer 503 and others run", async () => {
+      const unguarded = await startTestApp({
+        ...engine.env,
+        POOL_GENERIC_PER_RUNTIME: "0",
+        IPTABLES: "/nonexistent/iptables",
+      });
+      try {
+        const bob = await createTenant(unguarded, "bob@example.com");
+        const deployOn = (name: string, networkEnabled: boolean) =>
+          deploy(bob, {
+            name,
+            runtime: "python",
+            handler: `${name.replaceAll("-", "_")}.main`,
+            memoryMb: 64,
+            timeoutSeconds: 20,
+            networkEnabled,
+            code: PROBE,
+          });
+        const [on, off] = [await deployOn("on", true), await deployOn("off", false)];
+        const refused = await callOn(engine, unguarded, bob, on, { body: { targets: [] } });
+        expect(refused.http).toBe(503);
+        expect(refused.body.reason).toMatch(
+          /^Functions with the network enabled cannot run here: could not install the network isolation rules/,
+        );
+        const served = await callOkOn(engine, unguarded, bob, off, { body: { targets: [] } });
+        expect(served.result).toEqual({});
+      } finally {
+        await engine.cleanUp(unguarded);
+        await unguarded.close();
       }
     });
 
