@@ -396,6 +396,42 @@ describe.each(MODES)("with %s", (mode) => {
   });
 });
 
+describe("the pages, which call these procedures", () => {
+  it("answer for the victim's function exactly as for one that does not exist, and change nothing", async () => {
+    const { app, victim, attacker } = world;
+    const before = await victimState(app.services, victim);
+    const browser = new HttpClient(app.url, sameOrigin(app.url));
+    const cookie = await newSessionCookie(app.services, attacker.id);
+    browser.setCookie("cl_session", cookie.slice(cookie.indexOf("=") + 1));
+    const forms: Array<Record<string, string>> = [
+      { intent: "invoke", engine: "docker", mode: "query" },
+      { intent: "settings", isPublic: "on", memoryMb: "128", timeoutMs: "3000" },
+      { intent: "upload", source: "editor", code: "def main(event, context):\n    return 0\n" },
+      { intent: "rollback", version: "1" },
+      { intent: "delete", confirm: victim.fn.name },
+    ];
+    const send = async (id: string) => {
+      const page = `/user/functions/${id}`;
+      const responses = [
+        await browser.get(`${page}?calls=${victim.invocationId}`),
+        ...(await Promise.all(forms.map((fields) => browser.form(page, fields)))),
+      ];
+      return Promise.all(responses.map(async (r) => ({ status: r.status, text: await r.text() })));
+    };
+    const aimed = await send(victim.fn.id);
+    const unknown = await send("no-such-function-id");
+    expect(aimed.map((r) => r.status)).toEqual(unknown.map((r) => r.status));
+    expect(aimed[0]!.status).toBe(404);
+    for (const { status, text } of aimed) {
+      expect([400, 404]).toContain(status);
+      for (const secret of victimSecrets(victim)) {
+        if (secret !== victim.fn.id) expect(text).not.toContain(secret);
+      }
+    }
+    expect(await victimState(app.services, victim)).toEqual(before);
+  });
+});
+
 describe("afterwards", () => {
   it("the victim's function, key and session all still work", async () => {
     const { app, victim } = world;
