@@ -28,7 +28,7 @@ export interface FunctionEvents {
 
 export interface ApiKeyEvents {
   /** A key was revoked: caches of key → user must forget it. */
-  revoked: [prefix: string];
+  revoked: [keyId: string];
 }
 
 export type Log = (line: string) => void;

@@ -19,12 +19,10 @@ export async function invokeThroughRoute(
   const headers = new Headers({ accept: "application/json" });
   const cookie = request.headers.get("cookie");
   if (cookie) headers.set("cookie", cookie);
-  if (method === "POST") {
-    headers.set("content-type", "application/json");
-    // The page's own form post already passed the CSRF check; this request is
-    // that post's continuation, so it says so rather than look like a browser's.
-    headers.set("sec-fetch-site", "same-origin");
-  }
+  // The page's own form post already passed the CSRF check; this request is
+  // that post's continuation, so it says so rather than look like a browser's.
+  headers.set("sec-fetch-site", "same-origin");
+  if (method === "POST") headers.set("content-type", "application/json");
   let response: Response;
   try {
     response = await fetch(url, {

@@ -7,11 +7,13 @@ export const meta: MetaFunction = () => [{ title: "Outbox · Cloudless (developm
 
 /**
  * Development only: the mail that would have been sent, when no email service
- * is configured. In production, or with Resend configured, it does not exist.
+ * is configured. In production, or with Resend configured, it does not exist;
+ * and only this machine may read it: it holds every account's verification
+ * and password-reset links, and `npm start` listens on every interface.
  */
 export async function loader({ context }: LoaderFunctionArgs) {
   const { services } = context;
-  if (services.config.isProduction || services.mailer.kind !== "outbox") {
+  if (services.config.isProduction || services.mailer.kind !== "outbox" || !context.fromThisHost) {
     throw new Response("Not found", { status: 404 });
   }
   const messages = await services.db.outboxEmail.findMany({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isCrossOriginRequest } from "./cross-origin";
+import { isCrossOriginRequest, isCrossSiteRequest } from "./cross-origin";
 
 const HOST = "cloudless.local:3000";
 const TRUSTED = ["https://cloudless.example.com"];
@@ -58,5 +58,21 @@ describe("cross-origin (CSRF) check", () => {
 
   it("lets requests with neither header through: they are not from a browser", () => {
     expect(refused("POST", {})).toBe(false);
+  });
+});
+
+describe("cross-site check for any method (cookie-authenticated function calls)", () => {
+  it("refuses another site's GET as it refuses its POST", () => {
+    const site = (headers: Record<string, string>) =>
+      isCrossSiteRequest({ host: HOST, ...headers }, TRUSTED);
+    expect(site({ "sec-fetch-site": "cross-site" })).toBe(true);
+    expect(site({ "sec-fetch-site": "same-site" })).toBe(true);
+    expect(site({ origin: "http://evil.example" })).toBe(true);
+    expect(site({ "sec-fetch-site": "same-origin" })).toBe(false);
+    expect(site({ "sec-fetch-site": "none" })).toBe(false);
+    expect(site({ origin: `http://${HOST}` })).toBe(false);
+    expect(site({ origin: TRUSTED[0]! })).toBe(false);
+    // No browser headers: a program, which carries no ambient cookie.
+    expect(site({})).toBe(false);
   });
 });

@@ -16,6 +16,18 @@ export function isCrossOriginRequest(
   trustedOrigins: readonly string[],
 ): boolean {
   if (SAFE_METHODS.has(method.toUpperCase())) return false;
+  return isCrossSiteRequest(headers, trustedOrigins);
+}
+
+/**
+ * Whether a browser sent this request from another site, whatever its method:
+ * for requests that act even when they are GETs (a cookie-authenticated
+ * function call, see docs/decisions/0011-cross-tenant-access.md).
+ */
+export function isCrossSiteRequest(
+  headers: IncomingHttpHeaders,
+  trustedOrigins: readonly string[],
+): boolean {
   const fetchSite = headers["sec-fetch-site"];
   if (typeof fetchSite === "string") return fetchSite !== "same-origin" && fetchSite !== "none";
   const origin = headers.origin;

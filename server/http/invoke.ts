@@ -7,19 +7,25 @@ import {
   type InvokeOutcome,
 } from "../../runners/manager";
 import type { EngineName } from "../../runners/types";
+import { ApiKeyCache } from "../auth/api-key-cache";
 import { findApiKeyUser } from "../auth/api-keys";
 import { findSession } from "../auth/sessions";
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from "../db/unavailable";
 import { CodeUnavailableError } from "../functions/code-cache";
 import type { Services } from "../services";
-import { isCrossOriginRequest } from "./cross-origin";
+import { isCrossSiteRequest } from "./cross-origin";
 
 export const INVOKE_PREFIX = "/api/function/";
 const ENGINES = new Set<EngineName>(["docker", "nanos"]);
+<<<<<<< HEAD
 // API key → user id, briefly: a warm call should not wait on the database for auth.
 // A known-good key keeps working past this while the database is unreachable
 // (revoking a key needs the database too, so nothing is revoked meanwhile).
 const API_KEY_CACHE_MS = 10_000;
+=======
+/** How long the route trusts a key it looked up (a revoke through this server clears it at once). */
+export const API_KEY_CACHE_MS = 10_000;
+>>>>>>> h-auth
 
 /**
  * The hot path: `/api/function/{userId}/{handler}/{engine}` (GET with query
@@ -30,8 +36,11 @@ const API_KEY_CACHE_MS = 10_000;
 export function createInvokeHandler(services: Services) {
   const { runners, functionDirectory, recorder, config } = services;
   const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
-  const keyCache = new Map<string, { userId: string | null; until: number }>();
-  services.apiKeyEvents.on("revoked", () => keyCache.clear());
+  const keyCache = new ApiKeyCache(
+    async (key) => (await findApiKeyUser(services.db, key))?.id ?? null,
+    services.apiKeyEvents,
+    API_KEY_CACHE_MS,
+  );
 
   async function authenticate(
     req: IncomingMessage,
@@ -42,6 +51,7 @@ export function createInvokeHandler(services: Services) {
       if (scheme?.toLowerCase() !== "bearer" || !key) {
         return { userId: null, viaCookie: false, error: "Use Authorization: Bearer <API key>" };
       }
+<<<<<<< HEAD
       const cached = keyCache.get(key);
       if (cached && cached.until > Date.now()) {
         return cached.userId
@@ -61,6 +71,11 @@ export function createInvokeHandler(services: Services) {
       if (keyCache.size > 10_000) keyCache.clear();
       return user
         ? { userId: user.id, viaCookie: false }
+=======
+      const userId = await keyCache.userIdFor(key);
+      return userId
+        ? { userId, viaCookie: false }
+>>>>>>> h-auth
         : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
     }
     const token = await services.sessionCookie.parse(req.headers.cookie ?? null);
@@ -113,8 +128,10 @@ export function createInvokeHandler(services: Services) {
       if (auth.userId !== fn.target.userId) {
         return send(res, 403, { error: "This function belongs to another user" });
       }
-      // A cookie is ambient: a state-changing call with it must come from this site.
-      if (auth.viaCookie && isCrossOriginRequest(req.method, req.headers, trustedOrigins)) {
+      // A cookie is ambient: a call with it must come from this site, GETs too
+      // (a call runs code whatever the method; SameSite=Lax still sends the
+      // cookie on another site's links).
+      if (auth.viaCookie && isCrossSiteRequest(req.headers, trustedOrigins)) {
         return send(res, 403, { error: "Cross-origin request refused (CSRF protection)" });
       }
     }

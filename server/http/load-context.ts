@@ -12,6 +12,11 @@ export interface CloudlessLoadContext {
   services: Services;
   clientIp: string;
   /**
+   * The request came from this machine itself: a loopback peer, not relayed
+   * by a proxy (no X-Forwarded-For). Development-only pages are for this.
+   */
+  fromThisHost: boolean;
+  /**
    * This server as the connection reached it (`http://127.0.0.1:3000`): where
    * the app calls its own routes (the function page's console), so such a
    * call never leaves the host through a proxy or depends on BASE_URL resolving.

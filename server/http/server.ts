@@ -117,6 +117,15 @@ export function clientIp(services: Services, req: IncomingMessage): string {
   return req.socket.remoteAddress ?? "unknown";
 }
 
+/** A loopback peer that no proxy relayed: the machine's own browser or tools. */
+export function isFromThisHost(req: Pick<IncomingMessage, "headers" | "socket">): boolean {
+  if (req.headers["x-forwarded-for"] !== undefined || req.headers.forwarded !== undefined) {
+    return false;
+  }
+  const peer = req.socket.remoteAddress ?? "";
+  return peer === "::1" || /^(::ffff:)?127\./.test(peer);
+}
+
 /** The local end of the request's connection, as an origin (IPv6 in brackets). */
 function selfOrigin(req: IncomingMessage): string {
   const { localAddress = "127.0.0.1", localPort } = req.socket;
@@ -158,6 +167,7 @@ function createRemixApp(services: Services, build: ServerBuild) {
       getLoadContext: (req): AppLoadContext => ({
         services,
         clientIp: clientIp(services, req),
+        fromThisHost: isFromThisHost(req),
         selfOrigin: selfOrigin(req),
         api: { createContext, createCaller },
       }),

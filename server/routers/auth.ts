@@ -136,6 +136,9 @@ export const authRouter = router({
     edge(async () => {
       await ctx.services.rateLimiter.consume("reset", ctx.ip);
       const user = await resetPassword(ctx.services.db, input);
+      // The link proved the mailbox: a login flood against this address (which
+      // locks it from every IP for the window) no longer holds its owner out.
+      await ctx.services.rateLimiter.reset("login", user.email);
       // Every session ended, this browser's included: it logs in with the new password.
       await ctx.clearSessionCookie();
       return { email: user.email };

@@ -1,61 +1,143 @@
+import { randomUUID } from "node:crypto";
+import { createApiKey } from "../../server/auth/api-keys";
+import { startSession } from "../../server/auth/start-session";
+import type { Services } from "../../server/services";
 import type { TestApp } from "./app";
-import type { Deployed, Tenant } from "./docker";
-import { callOn, type EngineUnderTest } from "./engines";
+import { createTenant, type Deployed, deploy, type Tenant } from "./docker";
+import { listObjects } from "./functions";
 
-/**
- * A bystander: another user's warm function called at a steady rate over
- * HTTP while a test attacks the platform, so the test can compare its
- * latency under attack with its latency before. Failed calls are kept too:
- * a victim call that fails is worse than a slow one.
- */
-export class Victim {
-  private readonly samples: Array<{ at: number; ms: number; http: number }> = [];
-  private running = false;
-  private loop?: Promise<void>;
+// A tenant whose things other tenants must neither see nor touch: cross-tenant
+// suites aim their calls at these ids and then check nothing of them changed.
 
-  constructor(
-    private readonly engine: EngineUnderTest,
-    private readonly app: TestApp,
-    private readonly tenant: Tenant,
-    private readonly fn: Deployed,
-    private readonly intervalMs = 25,
-  ) {}
+/** Written into the victim's code: it must never appear in anyone else's answers. */
+export const VICTIM_CODE_MARKER = "victim-secret-4f9c2e";
 
-  start() {
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        const at = performance.now();
-        const { http, ms } = await callOn(this.engine, this.app, this.tenant, this.fn, {
-          query: { n: "1" },
-        });
-        this.samples.push({ at, ms, http });
-        await new Promise((r) => setTimeout(r, Math.max(0, this.intervalMs - ms)));
-      }
-    })();
-  }
-
-  async stop() {
-    this.running = false;
-    await this.loop;
-  }
-
-  /** Calls that started between two performance.now() readings. */
-  between(from: number, to: number) {
-    return this.samples.filter((s) => s.at >= from && s.at < to);
-  }
-
-  /** Waits `ms` and returns the calls made meanwhile. */
-  async window(ms: number) {
-    const from = performance.now();
-    await new Promise((r) => setTimeout(r, ms));
-    return this.between(from, performance.now());
-  }
+export interface Victim extends Tenant {
+  name: string;
+  /** A private function with two versions (version 2 live). */
+  fn: Deployed;
+  version: { number: number; s3Key: string; sha256: string };
+  /** Another API key of the victim's, by its row id and prefix (never its secret). */
+  apiKey: { id: string; prefix: string };
+  /** The session behind `cookie`, by row id. */
+  sessionId: string;
+  /** One recorded call of `fn`. */
+  invocationId: string;
 }
 
-/** The 99th percentile (nearest rank) of latencies, ms. */
-export function p99(samples: Array<{ ms: number }>) {
-  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
-  if (sorted.length === 0) throw new Error("No samples");
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
+/**
+ * A victim with one of everything a procedure can name: a function with two
+ * versions, a second API key, a session and a recorded call. The call goes
+ * through the real recorder (row and latency rollup), so no engine has to run.
+ */
+export async function createVictim(app: TestApp, email = "victim@example.com"): Promise<Victim> {
+  const tenant = await createTenant(app, email);
+  const code = (n: number) =>
+    `SECRET = "${VICTIM_CODE_MARKER}"\n\ndef main(event, context):\n    return ${n}\n`;
+  const fn = await deploy(tenant, {
+    name: "victim-fn",
+    runtime: "python",
+    handler: "victim.main",
+    memoryMb: 64,
+    code: code(1),
+  });
+  await tenant.sdk.functions.uploadCode.mutate({
+    id: fn.id,
+    codeBase64: Buffer.from(code(2)).toString("base64"),
+    fileName: "victim.py",
+  });
+  const { db } = app.services;
+  const version = await db.functionVersion.findFirstOrThrow({
+    where: { functionId: fn.id, number: 2 },
+    select: { number: true, s3Key: true, sha256: true },
+  });
+  const { record } = await createApiKey(db, tenant.id, "victim's other key");
+  const session = await db.session.findFirstOrThrow({ where: { userId: tenant.id } });
+  const invocationId = randomUUID();
+  app.services.recorder.record({
+    id: invocationId,
+    functionId: fn.id,
+    userId: tenant.id,
+    versionNumber: 2,
+    engine: "docker",
+    start: "warm",
+    status: 0,
+    durationMs: 1,
+    queueMs: 0,
+    startMs: 0,
+    execMs: 1,
+    totalMs: 1,
+    stdout: VICTIM_CODE_MARKER,
+  });
+  await app.services.recorder.flush();
+  const user = await db.user.findUniqueOrThrow({ where: { id: tenant.id } });
+  return {
+    ...tenant,
+    name: user.name,
+    fn,
+    version,
+    apiKey: { id: record.id, prefix: record.prefix },
+    sessionId: session.id,
+    invocationId,
+  };
+}
+
+/** Strings that identify the victim's things; none may reach another tenant. */
+export function victimSecrets(victim: Victim): string[] {
+  return [
+    victim.id,
+    victim.email,
+    victim.fn.id,
+    victim.version.s3Key,
+    victim.version.sha256,
+    VICTIM_CODE_MARKER,
+    victim.apiKey.id,
+    victim.apiKey.prefix,
+    victim.key.slice(3, 15),
+    victim.sessionId,
+    victim.invocationId,
+  ];
+}
+
+/**
+ * Everything of the victim's that another tenant's call could change: the
+ * user row (password hash included), sessions, keys, functions, versions,
+ * calls and stored code. Emails and tokens are left out: anyone may ask for
+ * a reset link or a verification mail for an address, which goes to its owner.
+ */
+export async function victimState(services: Services, victim: Pick<Victim, "id">) {
+  const { db } = services;
+  const userId = victim.id;
+  const [user, sessions, apiKeys, functions, versions, invocations, objects] = await Promise.all([
+    db.user.findUnique({ where: { id: userId } }),
+    db.session.findMany({ where: { userId }, orderBy: { id: "asc" } }),
+    db.apiKey.findMany({ where: { userId }, orderBy: { id: "asc" } }),
+    db.function.findMany({ where: { userId }, orderBy: { id: "asc" } }),
+    db.functionVersion.findMany({
+      where: { function: { userId } },
+      orderBy: [{ functionId: "asc" }, { number: "asc" }],
+    }),
+    db.invocation.findMany({ where: { userId }, orderBy: { id: "asc" } }),
+    listObjects(services),
+  ]);
+  return {
+    user,
+    sessions,
+    apiKeys,
+    functions,
+    versions,
+    invocations,
+    objects: objects.filter((o) => o.key.includes(userId)),
+  };
+}
+
+/** A fresh browser session of a user, as the `cl_session=…` pair a browser sends. */
+export async function newSessionCookie(services: Services, userId: string): Promise<string> {
+  const line = await startSession(services, {
+    userId,
+    userAgent: "tests",
+    ip: null,
+    secure: false,
+  });
+  return line.split(";")[0]!;
 }

@@ -310,25 +310,11 @@ describe("the session cookie over HTTP", () => {
 });
 
 describe("cross-site requests (CSRF)", () => {
-  const attacks: Array<[string, Record<string, string>]> = [
-    ["an Origin of another site", { Origin: "http://evil.example" }],
-    [
-      "Sec-Fetch-Site: cross-site",
-      { "Sec-Fetch-Site": "cross-site", Origin: "http://evil.example" },
-    ],
-    [
-      "Sec-Fetch-Site: same-site",
-      { "Sec-Fetch-Site": "same-site", Origin: "http://sub.127.0.0.1" },
-    ],
-    ['the opaque Origin "null"', { Origin: "null" }],
-  ];
-
+  // Refusals of every form and mutation are in csrf.test.ts; here, what still passes.
   let victim: HttpClient;
-  let victimPhone: HttpClient;
   beforeAll(async () => {
     await verifiedUser(app, "victim@example.com", "Victim");
     victim = await browserSignedIn(app, "victim@example.com");
-    victimPhone = await browserSignedIn(app, "victim@example.com");
   });
 
   /** The victim's browser, carrying the victim's cookie, sent from the attacker's page. */
@@ -337,51 +323,6 @@ describe("cross-site requests (CSRF)", () => {
     browser.setCookie("cl_session", victim.cookie("cl_session")!);
     return browser;
   }
-
-  async function stateOf() {
-    const db = app.services.db;
-    return {
-      users: await db.user.count(),
-      sessions: await db.session.count(),
-      mails: await db.outboxEmail.count(),
-    };
-  }
-
-  it.each(attacks)(
-    "refuses form posts and tRPC mutations with %s, changing nothing",
-    async (_name, headers) => {
-      const before = await stateOf();
-      const attacker = fromAttacker(headers);
-      const responses = [
-        await attacker.form("/logout", {}),
-        await attacker.form("/user/settings", { intent: "revoke-others" }),
-        await attacker.form("/register", {
-          name: "Csrf",
-          email: "csrf@example.com",
-          password: PASSWORD,
-        }),
-        await attacker.form("/login", { email: "victim@example.com", password: PASSWORD }),
-        await attacker.form("/forgot-password", { email: "victim@example.com" }),
-        await attacker.request("/api/trpc/auth.logout", { method: "POST" }),
-        await attacker.request("/api/trpc/auth.revokeOtherSessions", { method: "POST" }),
-        await attacker.request("/api/trpc/auth.register", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ name: "Csrf", email: "csrf@example.com", password: PASSWORD }),
-        }),
-      ];
-      for (const response of responses) {
-        expect(response.status).toBe(403);
-        expect(response.headers.getSetCookie()).toEqual([]);
-        expect(await response.json()).toEqual({
-          error: "Cross-origin request refused (CSRF protection). Submit the form from this site.",
-        });
-      }
-      expect(await stateOf()).toEqual(before);
-      expect((await victim.get("/user")).status).toBe(200);
-      expect((await victimPhone.get("/user")).status).toBe(200);
-    },
-  );
 
   it("still lets other sites link to pages (GET is never refused)", async () => {
     const response = await fromAttacker({ "Sec-Fetch-Site": "cross-site" }).get("/user/settings");

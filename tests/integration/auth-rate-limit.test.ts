@@ -3,6 +3,7 @@ import { hashPassword } from "../../server/auth/password";
 import { startTestApp, startTestServices, type TestApp } from "../helpers/app";
 import { CallerClient, trpcError } from "../helpers/caller";
 import { HttpClient } from "../helpers/http-client";
+import { latestLink } from "../helpers/mail";
 
 // Small budgets so floods are short: 3 attempts per email, 6 per address.
 
@@ -113,6 +114,66 @@ describe("login flooding", () => {
       statuses.push((await login(from(direct), `spoof${i}@example.com`, PASSWORD)).status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429]);
+  });
+});
+
+// What a flood against one address does to its real owner: the per-email
+// budget is shared by every IP (that is what stops a botnet guessing one
+// password), so the owner is held out too, but only until the window that the
+// flood's first attempt opened ends (AUTH_RATE_LIMIT_WINDOW_SECONDS), or at once
+// after resetting the password. A flood repeated every window keeps it shut.
+describe("the real user of a flooded address", () => {
+  let short: TestApp;
+  beforeAll(async () => {
+    short = await startTestApp({
+      ...LIMITS,
+      TRUST_PROXY: "1",
+      // Long enough for the flood and the refusal to fall in one window on a loaded machine.
+      AUTH_RATE_LIMIT_WINDOW_SECONDS: "5",
+    });
+  });
+  afterAll(() => short?.close());
+
+  async function flood(email: string) {
+    await verifiedUser(short, email);
+    const attacker = `198.51.100.${nextAddress++}`;
+    for (let i = 0; i < 3; i++) {
+      expect((await login(from(short, attacker), email, `guess-${i}-wrong`)).status).toBe(401);
+    }
+  }
+
+  it("is refused from another address until the window ends, then signs in", async () => {
+    await flood("owner@example.com");
+    const home = "192.0.2.10";
+    const locked = await login(from(short, home), "owner@example.com", PASSWORD);
+    expect(locked.status).toBe(429);
+    const wait = /^Too many attempts\. Try again in ([1-5]) seconds\.$/.exec(
+      locked.body.error?.message ?? "",
+    );
+    expect(wait, locked.text).not.toBeNull();
+    // Past the window it named (plus a margin), not forever.
+    await new Promise((r) => setTimeout(r, Number(wait![1]) * 1000 + 1000));
+    const after = await login(from(short, home), "owner@example.com", PASSWORD);
+    expect(after.status).toBe(200);
+    expect(after.headers.getSetCookie().some((c) => c.startsWith("cl_session="))).toBe(true);
+  });
+
+  it("gets in at once after resetting the password (the link proves the mailbox)", async () => {
+    await flood("resetter@example.com");
+    const home = from(short, "192.0.2.11");
+    expect((await login(home, "resetter@example.com", PASSWORD)).status).toBe(429);
+    await home.mutation("auth.requestPasswordReset", { email: "resetter@example.com" });
+    const { token } = await latestLink(
+      short.services.db,
+      "resetter@example.com",
+      "/reset-password",
+    );
+    const reset = await home.mutation("auth.resetPassword", {
+      token,
+      password: "a-new-password-7",
+    });
+    expect(reset.status).toBe(200);
+    expect((await login(home, "resetter@example.com", "a-new-password-7")).status).toBe(200);
   });
 });
 

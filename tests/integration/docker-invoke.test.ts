@@ -19,9 +19,9 @@ import {
 } from "../helpers/docker";
 
 // The invocation route against real Docker containers: every example, both
-// runtimes and styles, the response contract, its HTTP codes, auth, records,
-// and the SDK's and CLI's `invoke`. One app (one prewarmed instance per
-// runtime) serves the whole file.
+// runtimes and styles, the response contract, its HTTP codes, records, and
+// the SDK's and CLI's `invoke` (who may call a URL: invoke-access.test.ts).
+// One app (one prewarmed instance per runtime) serves the whole file.
 
 const CALC_OUTPUT =
   "Addition: 15\nSubtraction: -5\nMultiplication: 50\nDivision: 0.5\nRemainder: 5\n";
@@ -242,59 +242,6 @@ describe("errors in user code", () => {
     expect((error as Error).message).toMatch(/syntax/i);
     const list = await alice.sdk.functions.list.query();
     expect(list.map((f) => f.name)).not.toContain("syntax");
-  });
-});
-
-describe("access", () => {
-  it("a private function needs its owner's API key or session", async () => {
-    const noAuth = await call(app, alice, fns.greeting, { key: null });
-    expect(noAuth.http).toBe(401);
-    expect(noAuth.body.error).toMatch(/private/);
-    const badScheme = await call(app, alice, fns.greeting, {
-      key: null,
-      headers: { authorization: `Basic ${alice.key}` },
-    });
-    expect(badScheme.http).toBe(401);
-    const unknownKey = await call(app, alice, fns.greeting, {
-      key: `${alice.key.slice(0, -4)}AAAA`,
-    });
-    expect(unknownKey.http).toBe(401);
-    const otherUser = await call(app, bob, fns.greeting);
-    expect(otherUser.http).toBe(403);
-    expect(otherUser.body.error).toMatch(/another user/);
-    expect((await call(app, alice, fns.greeting)).http).toBe(200);
-    const session = await call(app, alice, fns.greeting, {
-      key: null,
-      headers: { cookie: alice.cookie },
-    });
-    expect(session.http).toBe(200);
-    expect(session.body.status).toBe(0);
-    // A cookie is sent by the browser on its own: a POST from another site must not use it.
-    const forged = await call(app, alice, fns.greeting, {
-      key: null,
-      body: { name: "csrf" },
-      headers: { cookie: alice.cookie, origin: "https://evil.example" },
-    });
-    expect(forged.http).toBe(403);
-    expect(forged.body.error).toMatch(/Cross-origin/);
-  });
-
-  it("a public function is open to anyone, like the seed's URLs", async () => {
-    const fn = await deploy(alice, {
-      name: "public-hello",
-      runtime: "python",
-      handler: "hello.main",
-      memoryMb: 64,
-      isPublic: true,
-      code: "def main(event, context):\n    return 'hello ' + event.get('who', 'you')\n",
-    });
-    const anonymous = await call(app, alice, fn, { key: null, query: { who: "anyone" } });
-    expect(anonymous.http).toBe(200);
-    expect(anonymous.body.result).toBe("hello anyone");
-    expect((await call(app, bob, fn)).http).toBe(200);
-    // Made private again, the same URL closes (the cached lookup is dropped on change).
-    await alice.sdk.functions.updateSettings.mutate({ id: fn.id, settings: { isPublic: false } });
-    expect((await call(app, alice, fn, { key: null })).http).toBe(401);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RuntimeName } from "../../../runners/types";
 import { startTestApp, type TestApp } from "../../helpers/app";
+import { Bystander, p99 } from "../../helpers/bystander";
 import {
   type CallResult,
   createTenant,
@@ -16,7 +17,6 @@ import {
   newInstance,
 } from "../../helpers/engines";
 import { reportSkip } from "../../helpers/nanos";
-import { p99, Victim } from "../../helpers/victim";
 import { NODE_ATTACKER, PYTHON_ATTACKER, VICTIM } from "./attackers";
 
 // Code that attacks the machine's resources (processes, memory, CPU, the
@@ -157,7 +157,7 @@ describe.each(engines)("$name: code that attacks the machine", (engine) => {
     let app: TestApp;
     let mallory: Tenant;
     let bystander: Tenant;
-    let victim: Victim;
+    let victim: Bystander;
     let baseline: Array<{ ms: number; http: number }> = [];
     const underAttack: Array<{ ms: number; http: number }> = [];
     const perAttack: string[] = [];
@@ -180,7 +180,7 @@ describe.each(engines)("$name: code that attacks the machine", (engine) => {
         code: VICTIM,
       });
       await callOkOn(engine, app, bystander, target);
-      victim = new Victim(engine, app, bystander, target);
+      victim = new Bystander(engine, app, bystander, target);
       victim.start();
       await victim.window(1000); // settle
       baseline = await victim.window(5000);
