@@ -17,15 +17,12 @@ import { isCrossSiteRequest } from "./cross-origin";
 
 export const INVOKE_PREFIX = "/api/function/";
 const ENGINES = new Set<EngineName>(["docker", "nanos"]);
-<<<<<<< HEAD
-// API key → user id, briefly: a warm call should not wait on the database for auth.
-// A known-good key keeps working past this while the database is unreachable
-// (revoking a key needs the database too, so nothing is revoked meanwhile).
-const API_KEY_CACHE_MS = 10_000;
-=======
-/** How long the route trusts a key it looked up (a revoke through this server clears it at once). */
+/**
+ * How long the route trusts a key it looked up (a revoke through this server
+ * clears it at once; past it, a known-good key still works while the database
+ * is unreachable: see ApiKeyCache).
+ */
 export const API_KEY_CACHE_MS = 10_000;
->>>>>>> h-auth
 
 /**
  * The hot path: `/api/function/{userId}/{handler}/{engine}` (GET with query
@@ -51,31 +48,9 @@ export function createInvokeHandler(services: Services) {
       if (scheme?.toLowerCase() !== "bearer" || !key) {
         return { userId: null, viaCookie: false, error: "Use Authorization: Bearer <API key>" };
       }
-<<<<<<< HEAD
-      const cached = keyCache.get(key);
-      if (cached && cached.until > Date.now()) {
-        return cached.userId
-          ? { userId: cached.userId, viaCookie: false }
-          : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
-      }
-      let user: Awaited<ReturnType<typeof findApiKeyUser>>;
-      try {
-        user = await findApiKeyUser(services.db, key);
-      } catch (error) {
-        if (cached?.userId && isDatabaseUnavailable(error)) {
-          return { userId: cached.userId, viaCookie: false };
-        }
-        throw error;
-      }
-      keyCache.set(key, { userId: user?.id ?? null, until: Date.now() + API_KEY_CACHE_MS });
-      if (keyCache.size > 10_000) keyCache.clear();
-      return user
-        ? { userId: user.id, viaCookie: false }
-=======
       const userId = await keyCache.userIdFor(key);
       return userId
         ? { userId, viaCookie: false }
->>>>>>> h-auth
         : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
     }
     const token = await services.sessionCookie.parse(req.headers.cookie ?? null);
