@@ -48,6 +48,7 @@ export interface Config {
   engines: EngineName[];
   runners: RunnerConfig;
   invocations: { maxBodyBytes: number };
+  async: { concurrency: number; maxQueuedPerUser: number; runGraceSeconds: number };
   metricsToken?: string;
 }
 
@@ -158,6 +159,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       bootTimeoutMs: env.BOOT_TIMEOUT_MS,
     },
     invocations: { maxBodyBytes: env.INVOKE_MAX_BODY_BYTES },
+    async: {
+      concurrency: env.ASYNC_CONCURRENCY,
+      maxQueuedPerUser: env.ASYNC_MAX_QUEUED_PER_USER,
+      runGraceSeconds: env.ASYNC_RUN_GRACE_SECONDS,
+    },
     metricsToken: env.METRICS_TOKEN,
   };
 }

@@ -7,15 +7,17 @@ import {
   type InvokeOutcome,
 } from "../../runners/manager";
 import type { EngineName } from "../../runners/types";
-import { findApiKeyUser } from "../auth/api-keys";
-import { findSession } from "../auth/sessions";
+import type { EnqueueResult } from "../async/enqueuer";
+import type { InvocableFunction } from "../invocations/function-directory";
 import type { Services } from "../services";
 import { isCrossOriginRequest } from "./cross-origin";
+import { INVOCATION_STATUS_PREFIX } from "./invocation-status";
+import { createRequestAuthenticator } from "./request-auth";
 
 export const INVOKE_PREFIX = "/api/function/";
 const ENGINES = new Set<EngineName>(["docker", "nanos"]);
-// API key → user id, briefly: a warm call should not wait on the database for auth.
-const API_KEY_CACHE_MS = 10_000;
+/** Printable ASCII, as HTTP header values are; long enough for a UUID or a hash. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The hot path: `/api/function/{userId}/{handler}/{engine}` (GET with query
@@ -26,36 +28,7 @@ const API_KEY_CACHE_MS = 10_000;
 export function createInvokeHandler(services: Services) {
   const { runners, functionDirectory, recorder, config } = services;
   const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
-  const keyCache = new Map<string, { userId: string | null; until: number }>();
-  services.apiKeyEvents.on("revoked", () => keyCache.clear());
-
-  async function authenticate(
-    req: IncomingMessage,
-  ): Promise<{ userId: string | null; viaCookie: boolean; error?: string }> {
-    const header = req.headers.authorization;
-    if (header) {
-      const [scheme, key] = header.split(" ", 2);
-      if (scheme?.toLowerCase() !== "bearer" || !key) {
-        return { userId: null, viaCookie: false, error: "Use Authorization: Bearer <API key>" };
-      }
-      const cached = keyCache.get(key);
-      if (cached && cached.until > Date.now()) {
-        return cached.userId
-          ? { userId: cached.userId, viaCookie: false }
-          : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
-      }
-      const user = await findApiKeyUser(services.db, key);
-      keyCache.set(key, { userId: user?.id ?? null, until: Date.now() + API_KEY_CACHE_MS });
-      if (keyCache.size > 10_000) keyCache.clear();
-      return user
-        ? { userId: user.id, viaCookie: false }
-        : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
-    }
-    const token = await services.sessionCookie.parse(req.headers.cookie ?? null);
-    if (typeof token !== "string") return { userId: null, viaCookie: false };
-    const session = await findSession(services.db, token);
-    return { userId: session?.user.id ?? null, viaCookie: Boolean(session) };
-  }
+  const authenticate = createRequestAuthenticator(services);
 
   return async function handleInvoke(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://local");
@@ -79,7 +52,12 @@ export function createInvokeHandler(services: Services) {
     const fn = await functionDirectory.find(userId, ref);
     if (!fn) return send(res, 404, { error: `No function ${ref} for user ${userId}` });
 
-    if (!fn.isPublic) {
+    const isAsync =
+      String(req.headers["x-invocation-type"] ?? "").toLowerCase() === "async" ||
+      (req.method === "GET" && url.searchParams.get("async") === "1");
+    if (req.method === "GET" && isAsync) url.searchParams.delete("async");
+    // Only the owner can read an async call's result, so only the owner may queue one.
+    if (!fn.isPublic || isAsync) {
       const auth = await authenticate(req);
       if (auth.error) return send(res, 401, { error: auth.error });
       if (!auth.userId) {
@@ -116,6 +94,8 @@ export function createInvokeHandler(services: Services) {
           args.push(...event.map((v) => (typeof v === "string" ? v : JSON.stringify(v))));
       }
     }
+
+    if (isAsync) return enqueue(req, res, fn, engine, args, event);
 
     const invocationId = randomUUID();
     let outcome: InvokeOutcome;
@@ -174,6 +154,60 @@ export function createInvokeHandler(services: Services) {
       timings: outcome.timings,
     });
   };
+
+  async function enqueue(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fn: InvocableFunction,
+    engine: EngineName,
+    args: string[],
+    event: unknown,
+  ) {
+    const keyHeader = req.headers["idempotency-key"];
+    const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      return send(res, 400, {
+        error: "Idempotency-Key must be 1-255 printable ASCII characters without spaces",
+      });
+    }
+    let result: EnqueueResult;
+    try {
+      result = await services.asyncCalls.enqueue({ fn, engine, event, args, idempotencyKey });
+    } catch (error) {
+      services.log(
+        `[invoke async] function ${fn.target.functionId}: ${(error as Error).stack ?? error}`,
+      );
+      return send(res, 503, { error: "Could not queue the call; nothing was queued" });
+    }
+    const origin = config.baseUrl ?? `http://${req.headers.host ?? "localhost"}`;
+    const statusUrl = (id: string) => `${origin}${INVOCATION_STATUS_PREFIX}${id}`;
+    switch (result.kind) {
+      case "queued":
+        return send(res, 202, {
+          invocationId: result.id,
+          status: "queued",
+          statusUrl: statusUrl(result.id),
+        });
+      case "repeat":
+        return send(res, result.state === "queued" || result.state === "running" ? 202 : 200, {
+          invocationId: result.id,
+          status: result.state,
+          statusUrl: statusUrl(result.id),
+          repeated: true,
+        });
+      case "key-conflict":
+        return send(res, 409, {
+          error: "This Idempotency-Key was used in the last 24 hours for a different request",
+          invocationId: result.id,
+        });
+      case "over-cap":
+        return send(res, 429, {
+          error: `Too many queued calls: at most ${result.limit} queued or running per user`,
+        });
+      default:
+        return send(res, 500, { error: "The call was not queued" });
+    }
+  }
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
