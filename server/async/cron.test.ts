@@ -25,7 +25,9 @@ describe("checkCron", () => {
       ok: false,
       error: "Invalid value for minute: 61",
     });
-    expect(checkCron("0 25 * * *", "UTC")).toMatchObject({ error: expect.stringContaining("hour") });
+    expect(checkCron("0 25 * * *", "UTC")).toMatchObject({
+      error: expect.stringContaining("hour"),
+    });
     expect(checkCron("a b c d e", "UTC")).toMatchObject({ ok: false });
   });
 
@@ -41,6 +43,9 @@ describe("checkCron", () => {
     expect(checkCron("* * * * *", "Mars/Olympus")).toMatchObject({
       error: expect.stringContaining("Unknown timezone"),
     });
-    expect(checkCron("0 0 31 2 *", "UTC")).toEqual({ ok: false, error: "This expression never fires" });
+    expect(checkCron("0 0 31 2 *", "UTC")).toEqual({
+      ok: false,
+      error: "This expression never fires",
+    });
   });
 });

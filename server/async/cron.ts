@@ -33,7 +33,10 @@ export function checkCron(expression: string, timezone: string, count = 3): Cron
     };
   }
   if (!isTimezone(timezone)) {
-    return { ok: false, error: `Unknown timezone "${timezone}": use an IANA name like Europe/Berlin` };
+    return {
+      ok: false,
+      error: `Unknown timezone "${timezone}": use an IANA name like Europe/Berlin`,
+    };
   }
   let cron: Cron;
   try {

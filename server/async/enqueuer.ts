@@ -79,7 +79,7 @@ export class Enqueuer {
         const batch = this.waiting.splice(0, MAX_BATCH);
         try {
           const results = await this.write(batch.map((p) => p.request));
-          batch.forEach((p, i) => p.resolve(results[i]!));
+          for (const [i, p] of batch.entries()) p.resolve(results[i]!);
         } catch (error) {
           if (batch.length === 1) {
             batch[0]!.reject(error);

@@ -27,7 +27,6 @@ export async function startQueue(options: QueueOptions, log: (line: string) => v
     // Our schedules are computed by ./scheduler.ts, to the second.
     schedule: false,
     maintenanceIntervalSeconds: options.maintenanceIntervalSeconds,
-    monitorStateIntervalSeconds: undefined,
   });
   boss.on("error", (error: Error) => log(`[queue] ${error.message}`));
   await boss.start();

@@ -132,7 +132,9 @@ export class Scheduler {
     entry.next = entry.cron.nextRun(new Date(Math.max(now, tickAt.getTime())));
     this.arm(entry);
     this.fire(entry.row, tickAt).catch((error) =>
-      this.log(`[schedules] ${entry.row.id} tick ${tickAt.toISOString()}: ${(error as Error).message}`),
+      this.log(
+        `[schedules] ${entry.row.id} tick ${tickAt.toISOString()}: ${(error as Error).message}`,
+      ),
     );
   }
 

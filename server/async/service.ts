@@ -10,7 +10,7 @@ import type { Database } from "../db/client";
 import type { FunctionDirectory, InvocableFunction } from "../invocations/function-directory";
 import type { InvocationRecorder } from "../invocations/recorder";
 import type { FunctionEvents } from "../services";
-import { Enqueuer, type EnqueueResult } from "./enqueuer";
+import { type EnqueueResult, Enqueuer } from "./enqueuer";
 import { BOSS_SCHEMA, INVOCATION_QUEUE, startQueue } from "./queue";
 import { type ScheduleRow, Scheduler } from "./scheduler";
 import { notifyStatement, WakeSignal } from "./wake-signal";
@@ -28,7 +28,9 @@ export interface AsyncCall {
 
 /** Hash of what an idempotency key stands for: the same key must mean the same request. */
 export function requestHash(engine: string, args: string[], event: unknown) {
-  return createHash("sha256").update(JSON.stringify([engine, args, event])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([engine, args, event]))
+    .digest("hex");
 }
 
 export interface AsyncDeps {
@@ -150,9 +152,7 @@ export class AsyncInvocations {
         Math.ceil(this.deps.config.runners.bootTimeoutMs / 1000) +
         this.deps.config.async.runGraceSeconds,
       idempotencyKey: call.idempotencyKey,
-      bodyHash: call.idempotencyKey
-        ? requestHash(call.engine, call.args, call.event)
-        : undefined,
+      bodyHash: call.idempotencyKey ? requestHash(call.engine, call.args, call.event) : undefined,
       scheduleId: call.scheduleId,
       tickAt: call.tickAt,
     });

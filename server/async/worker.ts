@@ -347,9 +347,14 @@ export class AsyncWorker {
            WHERE id = $1 AND state IN ('queued', 'running')`,
           [job.data.invocationId],
         );
-        await this.deps.boss.complete(DEAD_LETTER_QUEUE, job.id, {}, {
-          db: bossExecutor(client),
-        });
+        await this.deps.boss.complete(
+          DEAD_LETTER_QUEUE,
+          job.id,
+          {},
+          {
+            db: bossExecutor(client),
+          },
+        );
       });
     }
   }

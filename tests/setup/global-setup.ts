@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { TestProject } from "vitest/node";
-import { startEmbeddedDatabase } from "../../server/db/embedded";
 import PgBoss from "pg-boss";
+import type { TestProject } from "vitest/node";
 import { BOSS_SCHEMA, createQueues } from "../../server/async/queue";
+import { startEmbeddedDatabase } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { adminQuery, TEMPLATE_DATABASE } from "../helpers/database";
 
