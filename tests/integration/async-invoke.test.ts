@@ -1,4 +1,10 @@
+import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  invokeAsync,
+  getInvocation as sdkGetInvocation,
+  waitForInvocation,
+} from "../../server/client";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { callAsync, getInvocation, waitForFinal, waitingJobs } from "../helpers/async";
 import {
@@ -316,5 +322,64 @@ describe("sync and async share the function's concurrency", () => {
     expect(done.every((d) => d.state === "succeeded")).toBe(true);
     // One instance served them all (pids equal): the concurrency bound held.
     expect(new Set([sync.body.result, ...done.map((d) => d.result)]).size).toBe(1);
+  });
+});
+
+describe("SDK and CLI", () => {
+  it("invokeAsync, getInvocation and waitForInvocation", async () => {
+    const options = { url: app.url, apiKey: alice.key };
+    const accepted = await invokeAsync(options, {
+      userId: fns.greeting.userId,
+      handler: fns.greeting.handler,
+      event: { name: "SDK" },
+      idempotencyKey: "sdk-1",
+    });
+    expect(accepted.status).toBe("queued");
+    const again = await invokeAsync(options, {
+      userId: fns.greeting.userId,
+      handler: fns.greeting.handler,
+      event: { name: "SDK" },
+      idempotencyKey: "sdk-1",
+    });
+    expect(again.invocationId).toBe(accepted.invocationId);
+    const done = await waitForInvocation(options, accepted.invocationId, { timeoutMs: 30_000 });
+    expect(done.state).toBe("succeeded");
+    expect((await sdkGetInvocation(options, accepted.invocationId)).result).toEqual(done.result);
+    await expect(
+      invokeAsync(options, {
+        userId: fns.greeting.userId,
+        handler: fns.greeting.handler,
+        event: { name: "other" },
+        idempotencyKey: "sdk-1",
+      }),
+    ).rejects.toMatchObject({ httpStatus: 409 });
+  });
+
+  it("cloudless invoke --async, --wait and invocation show", async () => {
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ["scripts/cloudless.mjs", "--url", app.url, "--key", alice.key, ...args],
+          {
+            env: { PATH: process.env.PATH ?? "" } as unknown as NodeJS.ProcessEnv,
+            timeout: 60_000,
+          },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const queued = await cli("invoke", "calc", "5", "10", "--async");
+    expect(queued.code).toBe(0);
+    const id = queued.stdout.trim();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    await waitForFinal(app, alice.key, id);
+    const shown = await cli("invocation", "show", id);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toBe(CALC_OUTPUT);
+    expect(shown.stderr).toContain("succeeded · attempt 1/3 · status 0");
+    const waited = await cli("invoke", "calc", "1", "2", "--async", "--wait");
+    expect(waited.code).toBe(0);
+    expect(waited.stdout).toContain("Addition: 3");
   });
 });

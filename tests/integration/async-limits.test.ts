@@ -19,6 +19,7 @@ beforeAll(async () => {
     ASYNC_CONCURRENCY: "0",
     ASYNC_MAX_QUEUED_PER_USER: String(CAP),
     INVOKE_MAX_BODY_BYTES: "2048",
+    METRICS_TOKEN: "metrics-token-for-tests",
   });
   alice = await createTenant(app, "alice@example.com");
   bob = await createTenant(app, "bob@example.com");
@@ -65,6 +66,13 @@ describe("the per-user queued-jobs cap", () => {
     // The dashboard's counts.
     const summary = await alice.sdk.invocations.summary.query();
     expect(summary.async).toEqual({ queued: CAP, running: 0, dead: 0 });
+    // /metrics: the queue depth over all users.
+    const metrics = await fetch(`${app.url}/metrics`, {
+      headers: { authorization: "Bearer metrics-token-for-tests" },
+    }).then((r) => r.text());
+    expect(metrics).toContain(`cloudless_async_queue_depth{state="queued"} ${CAP + 1}`);
+    expect(metrics).toContain(`cloudless_async_queue_depth{state="running"} 0`);
+    expect(metrics).toContain("# TYPE cloudless_async_attempts_total counter");
   });
 });
 
