@@ -209,7 +209,7 @@ export class AsyncWorker {
         "async",
       );
     } catch (error) {
-      if (error instanceof ConcurrencyLimitError) return this.putBack(job);
+      if (error instanceof ConcurrencyLimitError) return this.putBack(job, row.engine);
       const unavailable = error instanceof EngineUnavailableError || error instanceof CapacityError;
       if (!unavailable) this.deps.log(`[async ${invocationId}] ${(error as Error).stack ?? error}`);
       failure = {
@@ -309,7 +309,7 @@ export class AsyncWorker {
    * goes back for a moment without using up an attempt, so this slot can run
    * another function's job instead of waiting here.
    */
-  private async putBack(job: Job) {
+  private async putBack(job: Job, engine: EngineName) {
     await inTransaction(this.deps.pool, async (client) => {
       await client.query(
         `UPDATE "AsyncInvocation" SET state = 'queued', attempts = attempts - 1 WHERE id = $1`,
@@ -330,7 +330,7 @@ export class AsyncWorker {
       );
       await this.deps.boss.complete(INVOCATION_QUEUE, job.id, {}, { db });
     });
-    this.deps.onAttempt("put-back", "docker");
+    this.deps.onAttempt("put-back", engine);
   }
 
   /**
