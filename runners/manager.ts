@@ -3,7 +3,12 @@ import { AgentConnectionError, AgentTimeoutError, type RunResult } from "./agent
 import type { RunnerConfig } from "./config";
 import { transition } from "./instance-state";
 import { HostBudget } from "./pools/budget";
-import { ConcurrencyLimitError, FunctionPool, type PooledInstance } from "./pools/function-pool";
+import {
+  type CallPriority,
+  ConcurrencyLimitError,
+  FunctionPool,
+  type PooledInstance,
+} from "./pools/function-pool";
 import { GenericStock } from "./pools/generic-stock";
 import {
   type Engine,
@@ -16,7 +21,7 @@ import {
   type StartKind,
 } from "./types";
 
-export { ConcurrencyLimitError, EngineUnavailableError };
+export { type CallPriority, ConcurrencyLimitError, EngineUnavailableError };
 
 /** One function version with the settings its instances need. */
 export interface FunctionTarget {
@@ -180,6 +185,7 @@ export class RunnerManager {
     engineName: EngineName,
     target: FunctionTarget,
     request: InvokeRequest,
+    priority: CallPriority = "sync",
   ): Promise<InvokeOutcome> {
     const engine = this.engines.get(engineName);
     const status = this.engineStatus(engineName);
@@ -191,7 +197,7 @@ export class RunnerManager {
     const pool = this.poolFor(engine, target);
     let pooled: PooledInstance;
     try {
-      pooled = await pool.acquire();
+      pooled = await pool.acquire(priority);
     } catch (error) {
       if (error instanceof FunctionLoadError) return this.loadFailure(error, started);
       throw error;

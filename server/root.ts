@@ -2,6 +2,7 @@ import { apiKeysRouter } from "./routers/api-keys";
 import { authRouter } from "./routers/auth";
 import { functionsRouter } from "./routers/functions";
 import { invocationsRouter } from "./routers/invocations";
+import { schedulesRouter } from "./routers/schedules";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -9,6 +10,7 @@ export const appRouter = router({
   functions: functionsRouter,
   apiKeys: apiKeysRouter,
   invocations: invocationsRouter,
+  schedules: schedulesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,6 +4,7 @@ import { DockerEngine } from "../runners/docker/engine";
 import { RunnerManager } from "../runners/manager";
 import { NanosEngine } from "../runners/nanos/engine";
 import type { Engine } from "../runners/types";
+import { AsyncInvocations } from "./async/service";
 import { createSessionCookie, type SessionCookie } from "./auth/cookie";
 import { createOAuthService, type OAuthService } from "./auth/oauth/service";
 import { AuthRateLimiter } from "./auth/rate-limit";
@@ -51,6 +52,8 @@ export interface Services {
   functionDirectory: FunctionDirectory;
   recorder: InvocationRecorder;
   metrics: InvocationMetrics;
+  /** Async calls and schedules on the queue (pg-boss) in the same PostgreSQL. */
+  asyncCalls: AsyncInvocations;
   log: Log;
   close(): Promise<void>;
 }
@@ -93,6 +96,21 @@ export async function startServices(config: Config, log: Log = console.log): Pro
     closers.push(() => recorder.close());
     await runners.start(log);
     closers.push(() => runners.stop());
+    const functionDirectory = new FunctionDirectory(db, functionEvents);
+    const metrics = new InvocationMetrics(runners, recorder);
+    // After the runners: it closes first, so jobs in progress finish while pools still run.
+    const asyncCalls = await AsyncInvocations.start({
+      config,
+      db,
+      databaseUrl: database.url,
+      runners,
+      directory: functionDirectory,
+      recorder,
+      functionEvents,
+      registry: metrics.registry,
+      log,
+    });
+    closers.push(() => asyncCalls.close());
 
     const sessionCookie = createSessionCookie({
       secret: config.sessionSecret,
@@ -110,9 +128,10 @@ export async function startServices(config: Config, log: Log = console.log): Pro
       functionEvents,
       apiKeyEvents: new EventEmitter<ApiKeyEvents>(),
       runners,
-      functionDirectory: new FunctionDirectory(db, functionEvents),
+      functionDirectory,
       recorder,
-      metrics: new InvocationMetrics(runners, recorder),
+      metrics,
+      asyncCalls,
       log,
       close: () => closeAll(closers),
     };

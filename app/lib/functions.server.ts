@@ -19,6 +19,7 @@ const SETTING_KEYS = [
   "timeoutSeconds",
   "maxConcurrency",
   "minWarm",
+  "asyncRetries",
 ] as const;
 
 export type EnvMode = "keep" | "replace" | "remove" | "new";
@@ -39,6 +40,7 @@ export function readSettings(form: FormData) {
       ...v,
       isPublic: isPublic ? "on" : "",
       networkEnabled: networkEnabled ? "on" : "",
+      retryOnError: form.get("retryOnError") === "on" ? "on" : "",
     } as Record<string, string>,
     settings: {
       name: v.name,
@@ -51,6 +53,10 @@ export function readSettings(form: FormData) {
       minWarm: v.minWarm,
       isPublic,
       networkEnabled,
+      // Only the settings form has the async fields; the new-function form keeps the defaults.
+      ...(form.has("asyncRetries")
+        ? { asyncRetries: v.asyncRetries, retryOnError: form.get("retryOnError") === "on" }
+        : {}),
     },
   };
 }

@@ -83,6 +83,16 @@ function Stats({ summary }: Pick<LoaderData, "summary">) {
           {errors24h > 0 ? ` (${errors24h.toLocaleString("en")} failed)` : ""}
         </span>
       </div>
+      <div className={summary.async.dead > 0 ? "card stat stat-bad" : "card stat"}>
+        <span className="stat-value queue-counts">
+          <span data-count="queued">{summary.async.queued.toLocaleString("en")}</span>
+          <span>·</span>
+          <span data-count="running">{summary.async.running.toLocaleString("en")}</span>
+          <span>·</span>
+          <span data-count="dead">{summary.async.dead.toLocaleString("en")}</span>
+        </span>
+        <span className="stat-label">async calls queued · running · dead</span>
+      </div>
     </div>
   );
 }
@@ -211,6 +221,7 @@ function RecentCalls({ recent, firstFunction }: Pick<LoaderData, "recent" | "fir
                   </td>
                   <td data-label="Outcome">
                     <OutcomeBadge call={call} />
+                    {call.async ? <span className="badge async">async</span> : null}
                   </td>
                   <td data-label="Engine">{ENGINE_NAMES[call.engine]}</td>
                   <td data-label="Latency" className="numeric">

@@ -32,6 +32,7 @@ import {
 } from "~/components/function-form";
 import { OutcomeBadge, OutputBlock, StartBadge, TimingBar } from "~/components/invocations";
 import { PercentileTable } from "~/components/latency-table";
+import { LocalTime } from "~/components/local-time";
 import { readConsoleForm } from "~/lib/console";
 import { formAction } from "~/lib/form-errors.server";
 import {
@@ -68,7 +69,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const cursor = new URL(request.url).searchParams.get("calls") || undefined;
   const to = new Date();
   const from = new Date(to.getTime() - CHART_RANGE.ms);
-  const [versions, code, calls, percentiles, series] = await Promise.all([
+  const [versions, code, calls, percentiles, series, schedules] = await Promise.all([
     caller.functions.listVersions({ id }),
     // Storage can be down while the database is not: the rest of the page still works.
     caller.functions.getCode({ id }).then(
@@ -88,9 +89,11 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     }),
     caller.invocations.percentiles({ from, to, functionId: id }),
     caller.invocations.series({ from, to, functionId: id, buckets: CHART_RANGE.buckets }),
+    caller.schedules.list({ functionId: id }),
   ]);
   return {
     fn,
+    schedules,
     versions,
     code,
     calls: { ...calls, paged: Boolean(cursor) },
@@ -139,6 +142,50 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         : `Nothing changed: that code is already live as version ${version?.number}.`;
       return { ok: true as const, intent, message };
     }, values);
+  }
+  if (intent === "schedule-add") {
+    const values = {
+      intent,
+      cron: String(form.get("cron") ?? ""),
+      timezone: String(form.get("timezone") ?? "UTC"),
+      event: String(form.get("event") ?? ""),
+    };
+    let event: unknown = {};
+    if (values.event.trim()) {
+      try {
+        event = JSON.parse(values.event);
+      } catch {
+        return refuse({ event: ["The event is not valid JSON"] }, values);
+      }
+    }
+    return formAction(async () => {
+      await caller.schedules.create({
+        functionId: id,
+        cron: values.cron,
+        timezone: values.timezone || "UTC",
+        event: event as never,
+      });
+      return { ok: true as const, intent, message: "Schedule added." };
+    }, values);
+  }
+  if (intent === "schedule-toggle" || intent === "schedule-delete") {
+    const scheduleId = String(form.get("scheduleId") ?? "");
+    return formAction(
+      async () => {
+        if (intent === "schedule-delete") {
+          await caller.schedules.delete({ id: scheduleId });
+          return { ok: true as const, intent: "schedule-add", message: "Schedule deleted." };
+        }
+        const enabled = form.get("enabled") === "true";
+        await caller.schedules.setEnabled({ id: scheduleId, enabled });
+        return {
+          ok: true as const,
+          intent: "schedule-add",
+          message: enabled ? "Schedule resumed." : "Schedule paused.",
+        };
+      },
+      { intent: "schedule-add" },
+    );
   }
   if (intent === "rollback") {
     const number = Number(form.get("version"));
@@ -232,6 +279,7 @@ export default function FunctionPage() {
           <InvocationConsole fn={fn} urls={urls} origin={origin} fallback={fallback} />
         </div>
       </section>
+      <SchedulesSection />
       <CallLog calls={calls} />
       <LatencySection fnId={fn.id} latency={latency} />
       <CodeSection fn={fn} code={code} maxBytes={maxBytes} />
@@ -325,7 +373,7 @@ function CallLog({ calls }: Pick<LoaderData, "calls">) {
       ) : (
         <ul className="call-log">
           {calls.items.map((call) => (
-            <li key={call.id}>
+            <li key={call.id} id={`call-${call.id}`}>
               <details>
                 <summary>
                   <span className="call-when">
@@ -334,6 +382,7 @@ function CallLog({ calls }: Pick<LoaderData, "calls">) {
                   <span className="call-badges">
                     <StartBadge start={call.start} />
                     <OutcomeBadge call={call} />
+                    {call.async ? <span className="badge async">async</span> : null}
                   </span>
                   <span className="call-engine">
                     {ENGINE_NAMES[call.engine]} · v{call.versionNumber}
@@ -341,6 +390,11 @@ function CallLog({ calls }: Pick<LoaderData, "calls">) {
                   <span className="call-latency">{formatMs(call.totalMs)}</span>
                 </summary>
                 <div className="call-body">
+                  {call.async && call.queueWaitMs !== null ? (
+                    <p className="queue-wait muted">
+                      Queue wait (enqueued → started): <strong>{formatMs(call.queueWaitMs)}</strong>
+                    </p>
+                  ) : null}
                   <TimingBar timings={call} />
                   {call.error ? <p className="error-excerpt">{call.error}</p> : null}
                   <div className="outputs">
@@ -374,6 +428,142 @@ function CallLog({ calls }: Pick<LoaderData, "calls">) {
           ) : null}
         </nav>
       ) : null}
+    </section>
+  );
+}
+
+function SchedulesSection() {
+  const { schedules } = useLoaderData<typeof loader>();
+  const { notice, formError, errors, values } = useAnswer("schedule-add");
+  // A new schedule reads its expression in the browser's timezone unless the user picks another.
+  useEffect(() => {
+    const input = document.querySelector<HTMLInputElement>('#schedules input[name="timezone"]');
+    if (input && !values?.timezone) {
+      input.value = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    }
+  }, [values?.timezone]);
+  return (
+    <section id="schedules" className="section" aria-labelledby="schedules-title">
+      <div className="card">
+        <h2 id="schedules-title">Schedules</h2>
+        <p className="muted">
+          Cron runs go through the async queue (retries, records, dead letter). Next runs are shown
+          in your browser's timezone.
+        </p>
+        <FormMessage error={formError} notice={notice} />
+        {schedules.length === 0 ? (
+          <p className="muted">No schedules yet.</p>
+        ) : (
+          <ul className="schedule-list">
+            {schedules.map((s) => (
+              <li key={s.id} data-schedule={s.id}>
+                <div className="schedule-head">
+                  <code>{s.cron}</code>
+                  <span className="muted">{s.timezone}</span>
+                  <span className={s.enabled ? "badge ok" : "badge muted"}>
+                    {s.enabled ? "Active" : "Paused"}
+                  </span>
+                  <span className="muted">
+                    {s.runs} run{s.runs === 1 ? "" : "s"}
+                  </span>
+                </div>
+                {s.nextRuns.length > 0 ? (
+                  <ol className="schedule-runs" aria-label="Next runs">
+                    {s.nextRuns.map((run) => (
+                      <li key={String(run)}>
+                        <LocalTime value={run} />
+                      </li>
+                    ))}
+                  </ol>
+                ) : null}
+                <p className="small-text">
+                  Last run:{" "}
+                  {s.lastRun ? (
+                    <>
+                      <span
+                        className={s.lastRun.state === "succeeded" ? "badge ok" : "badge error"}
+                      >
+                        {s.lastRun.state}
+                      </span>{" "}
+                      {s.lastRun.tickAt ? <LocalTime value={s.lastRun.tickAt} /> : null}{" "}
+                      {s.lastRun.lastInvocationId ? (
+                        <a href={`#call-${s.lastRun.lastInvocationId}`}>record</a>
+                      ) : null}{" "}
+                      <a href={`/api/invocations/${s.lastRun.id}`}>status</a>
+                    </>
+                  ) : (
+                    <span className="muted">none yet</span>
+                  )}
+                </p>
+                <div className="schedule-actions">
+                  <Form method="post" preventScrollReset>
+                    <input type="hidden" name="scheduleId" value={s.id} />
+                    <input type="hidden" name="enabled" value={s.enabled ? "false" : "true"} />
+                    <button
+                      className="button small"
+                      type="submit"
+                      name="intent"
+                      value="schedule-toggle"
+                    >
+                      {s.enabled ? "Pause" : "Resume"}
+                    </button>
+                  </Form>
+                  <Form method="post" preventScrollReset>
+                    <input type="hidden" name="scheduleId" value={s.id} />
+                    <button
+                      className="button small danger"
+                      type="submit"
+                      name="intent"
+                      value="schedule-delete"
+                    >
+                      Delete
+                    </button>
+                  </Form>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+        <Form method="post" className="form-section" noValidate preventScrollReset>
+          <input type="hidden" name="intent" value="schedule-add" />
+          <h3>Add a schedule</h3>
+          <div className="form-grid">
+            <Field
+              label="Cron expression"
+              name="cron"
+              defaultValue={values?.cron ?? ""}
+              placeholder="*/5 * * * *"
+              errors={errors?.cron}
+              autoComplete="off"
+              spellCheck={false}
+              hint="5 fields (minute first), or 6 with seconds first"
+            />
+            <Field
+              label="Timezone"
+              name="timezone"
+              defaultValue={values?.timezone ?? "UTC"}
+              errors={errors?.timezone}
+              autoComplete="off"
+              spellCheck={false}
+              hint="IANA name, e.g. Europe/Berlin"
+            />
+          </div>
+          <Field
+            label="Event (JSON)"
+            name="event"
+            defaultValue={values?.event ?? ""}
+            placeholder='{"report": "daily"}'
+            errors={errors?.event}
+            autoComplete="off"
+            spellCheck={false}
+          />
+          <div className="button-row form-actions">
+            <SubmitButton intent="schedule-add" pendingText="Adding…">
+              Add schedule
+            </SubmitButton>
+          </div>
+        </Form>
+      </div>
     </section>
   );
 }
@@ -643,6 +833,27 @@ function SettingsSection({ fn }: Pick<LoaderData, "fn">) {
             networkEnabled: values ? sent.networkEnabled === "on" : fn.networkEnabled,
           }}
         />
+        <h3>Async calls</h3>
+        <div className="form-grid">
+          <Field
+            label="Retries"
+            name="asyncRetries"
+            type="number"
+            min={0}
+            max={5}
+            defaultValue={sent.asyncRetries ?? fn.asyncRetries}
+            errors={errors?.asyncRetries}
+            hint="After a crash, timeout, out of memory or an unavailable engine (0-5)"
+          />
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="retryOnError"
+              defaultChecked={values ? sent.retryOnError === "on" : fn.retryOnError}
+            />{" "}
+            Also retry when the code exits with an error
+          </label>
+        </div>
         <h3>Environment variables</h3>
         <p className="muted">
           Saved values are shown only as a hint. Keep them, replace them or remove them.

@@ -3,6 +3,10 @@ import type { Instance, StartKind } from "../types";
 
 export class ConcurrencyLimitError extends Error {}
 
+/** Who waits for an instance: a caller on the line is served before queued (async) work. */
+export type CallPriority = "sync" | "async";
+const PRIORITY: Record<CallPriority, number> = { sync: 0, async: 1 };
+
 /** A specialized instance with how it came to be, for the start kind of its first call. */
 export interface PooledInstance {
   instance: Instance;
@@ -85,6 +89,7 @@ export class FunctionPool {
         evictionRunIntervalMillis: Math.max(1000, Math.min(options.idleTtlMs / 4, 30_000)),
         // Short, so a request whose call gave up (429) does not linger and hold up a drain.
         acquireTimeoutMillis: this.sliceMs,
+        priorityRange: 2,
       },
     );
     this.pool.on("factoryDestroyError", (error) => options.onError(error));
@@ -105,9 +110,10 @@ export class FunctionPool {
    * (bounded) for one to free. A call over the concurrency (every instance
    * exists or is being made, none idle) waits `queueTimeoutMs`; one that
    * starts a boot may wait for it too. The wait is made of short generic-pool
-   * requests, renewed until the call's own limit.
+   * requests, renewed until the call's own limit. Waiting sync calls get a
+   * freed instance before waiting async ones.
    */
-  async acquire(): Promise<PooledInstance> {
+  async acquire(priority: CallPriority = "sync"): Promise<PooledInstance> {
     const queued = this.pool.available === 0 && this.pool.size >= this.pool.max;
     const limit = queued
       ? this.options.queueTimeoutMs
@@ -119,7 +125,7 @@ export class FunctionPool {
     for (;;) {
       let slot: Slot;
       try {
-        slot = await this.pool.acquire();
+        slot = await this.pool.acquire(PRIORITY[priority]);
       } catch (error) {
         if ((error as Error).name !== "TimeoutError") {
           // The pool drains (the function changed) while this call waited for a turn.

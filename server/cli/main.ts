@@ -5,9 +5,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import {
   type CloudlessClient,
   createCloudlessClient,
+  getInvocation,
   InvocationError,
+  invokeAsync,
   invokeFunction,
   toBase64,
+  waitForInvocation,
 } from "../client";
 import type { UpdateSettingsInput } from "../functions/schemas";
 import { CliError } from "./errors";
@@ -78,6 +81,9 @@ program
   .option("--timeout <seconds>", "timeout in seconds (1-300)", int)
   .option("--concurrency <n>", "maximum concurrent calls", int)
   .option("--min-warm <n>", "instances kept warm", int)
+  .option("--retries <n>", "async calls: retries after a crash, timeout or OOM (0-5)", int)
+  .option("--retry-on-error", "async calls: retry a non-zero exit too")
+  .option("--no-retry-on-error", "async calls: retry only the platform's failures")
   .option("--public", "anyone may call it without a key")
   .option("--private", "only you (session or API key) may call it")
   .option("--description <text>")
@@ -94,6 +100,8 @@ program
       ...(o.timeout !== undefined && { timeoutSeconds: o.timeout }),
       ...(o.concurrency !== undefined && { maxConcurrency: o.concurrency }),
       ...(o.minWarm !== undefined && { minWarm: o.minWarm }),
+      ...(o.retries !== undefined && { asyncRetries: o.retries }),
+      ...(o.retryOnError !== undefined && { retryOnError: o.retryOnError }),
       ...(o.public && { isPublic: true }),
       ...(o.private && { isPublic: false }),
     };
@@ -232,16 +240,34 @@ program
   )
   .option("--event <json>", "JSON event for handler-style functions")
   .option("--json", "print the whole response as JSON")
+  .option("--async", "queue the call and print its invocation id (202) instead of waiting")
+  .option("--idempotency-key <key>", "with --async: a repeat within 24 h returns the first call")
+  .option("--wait", "with --async: wait for the queued call and print its outcome")
   .action(async (name: string, args: string[], o) => {
     const { sdk, url, key } = client();
     const fn = await byName(sdk, name);
-    let event: unknown;
-    if (o.event !== undefined) {
-      try {
-        event = JSON.parse(o.event);
-      } catch {
-        throw new CliError("--event is not valid JSON");
+    const event = parseJson(o.event, "--event");
+    if (o.async) {
+      const accepted = await invokeAsync(
+        { url, apiKey: key },
+        {
+          userId: fn.userId,
+          handler: fn.handler,
+          engine: o.engine,
+          args,
+          event,
+          idempotencyKey: o.idempotencyKey,
+        },
+      );
+      if (!o.wait) {
+        console.log(o.json ? JSON.stringify(accepted, null, 2) : accepted.invocationId);
+        if (!o.json) console.error(`[${accepted.status} · ${accepted.statusUrl}]`);
+        return;
       }
+      const done = await waitForInvocation({ url, apiKey: key }, accepted.invocationId);
+      printAsync(done, o.json);
+      process.exitCode = done.state === "succeeded" ? 0 : 1;
+      return;
     }
     const answer = await invokeFunction(
       { url, apiKey: key },
@@ -258,6 +284,114 @@ program
       );
     }
     process.exitCode = answer.status === 0 ? 0 : 1;
+  });
+
+function parseJson(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${flag} is not valid JSON`);
+  }
+}
+
+function printAsync(call: Awaited<ReturnType<typeof getInvocation>>, json?: boolean) {
+  if (json) {
+    console.log(JSON.stringify(call, null, 2));
+    return;
+  }
+  if (call.stdout) process.stdout.write(call.stdout);
+  if (call.stderr) process.stderr.write(call.stderr);
+  if (call.result !== null && call.result !== undefined && typeof call.result !== "string") {
+    console.log(JSON.stringify(call.result, null, 2));
+  }
+  console.error(
+    `[${call.state} · attempt ${call.attempts}/${call.maxAttempts}${call.status === null ? "" : ` · status ${call.status}`}${call.error ? ` · ${call.error}` : ""} · queued ${new Date(call.queuedAt).toISOString()}]`,
+  );
+}
+
+const invocation = program.command("invocation").description("async calls");
+invocation
+  .command("show <id>")
+  .description("an async call's state, attempts and last outcome")
+  .option("--json", "print it as JSON")
+  .action(async (id: string, o) => {
+    const { url, key } = client();
+    const call = await getInvocation({ url, apiKey: key }, id);
+    printAsync(call, o.json);
+  });
+
+const schedule = program.command("schedule").description("cron schedules of a function");
+schedule
+  .command("add <name> <cron>")
+  .description('add a schedule: 5 fields ("*/5 * * * *") or 6 with seconds first')
+  .option("--tz <timezone>", "IANA timezone the expression is read in", "UTC")
+  .option("--event <json>", "JSON event each run receives")
+  .addOption(
+    new Option("--engine <engine>", "docker or nanos")
+      .choices(["docker", "nanos"])
+      .default("docker"),
+  )
+  .option("--paused", "add it paused")
+  .action(async (name: string, cron: string, o) => {
+    const { sdk } = client();
+    const fn = await byName(sdk, name);
+    const row = await sdk.schedules.create.mutate({
+      functionId: fn.id,
+      cron,
+      timezone: o.tz,
+      event: (parseJson(o.event, "--event") ?? {}) as never,
+      engine: o.engine,
+      enabled: !o.paused,
+    });
+    console.log(row.id);
+  });
+schedule
+  .command("list <name>")
+  .description("a function's schedules, next runs and last outcome")
+  .action(async (name: string) => {
+    const { sdk } = client();
+    const fn = await byName(sdk, name);
+    const rows = await sdk.schedules.list.query({ functionId: fn.id });
+    if (rows.length === 0) {
+      console.log(`No schedules. Add one: cloudless schedule add ${name} "*/5 * * * *"`);
+      return;
+    }
+    printTable(
+      rows.map((r) => ({
+        id: r.id,
+        cron: r.cron,
+        timezone: r.timezone,
+        state: r.enabled ? "active" : "paused",
+        next: r.nextRuns[0] ? new Date(r.nextRuns[0]).toISOString() : "-",
+        runs: r.runs,
+        last: r.lastRun ? `${r.lastRun.state} (${r.lastRun.id})` : "-",
+      })),
+    );
+  });
+schedule
+  .command("pause <id>")
+  .description("stop a schedule's runs until resumed")
+  .action(async (id: string) => {
+    const { sdk } = client();
+    await sdk.schedules.setEnabled.mutate({ id, enabled: false });
+    console.log(`Paused ${id}`);
+  });
+schedule
+  .command("resume <id>")
+  .description("run a paused schedule again")
+  .action(async (id: string) => {
+    const { sdk } = client();
+    await sdk.schedules.setEnabled.mutate({ id, enabled: true });
+    console.log(`Resumed ${id}`);
+  });
+schedule
+  .command("delete <id>")
+  .description("delete a schedule")
+  .action(async (id: string) => {
+    const { sdk } = client();
+    await sdk.schedules.delete.mutate({ id });
+    console.log(`Deleted ${id}`);
   });
 
 program.parseAsync().catch((error: unknown) => {

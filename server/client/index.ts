@@ -116,3 +116,89 @@ export async function invokeFunction(
     body,
   );
 }
+
+/** The 202 of an async call (or the first call's id, for a repeated Idempotency-Key). */
+export interface AsyncAccepted {
+  invocationId: string;
+  status: string;
+  statusUrl: string;
+  repeated?: boolean;
+}
+
+/** An async call as GET /api/invocations/{id} shows it. */
+export type AsyncInvocation = RouterOutputs["invocations"]["getAsync"];
+
+/**
+ * Queues a call (`X-Invocation-Type: async`): resolves with its id as soon as
+ * the server has committed it; the result comes later (getInvocation,
+ * waitForInvocation). Rejects with InvocationError for refusals (400, 401,
+ * 403, 404, 409 reused key with another body, 413, 429 over the queue cap).
+ */
+export async function invokeAsync(
+  options: CloudlessClientOptions,
+  request: Parameters<typeof invokeFunction>[1] & {
+    /** The same key within 24 h returns the first call instead of queuing another. */
+    idempotencyKey?: string;
+  },
+): Promise<AsyncAccepted> {
+  const base = options.url.replace(/\/+$/, "");
+  const path = [request.userId, request.handler, request.engine ?? "docker"]
+    .map(encodeURIComponent)
+    .join("/");
+  const query = new URLSearchParams();
+  for (const [i, value] of (request.args ?? []).entries()) query.append(`arg${i}`, String(value));
+  const response = await (options.fetch ?? fetch)(
+    `${base}/api/function/${path}${query.size > 0 ? `?${query}` : ""}`,
+    {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${options.apiKey}`,
+        "x-invocation-type": "async",
+        "content-type": "application/json",
+        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
+      },
+      body: request.event === undefined ? "" : JSON.stringify(request.event),
+    },
+  );
+  const body = (await response.json().catch(() => null)) as
+    | (AsyncAccepted & { error?: string })
+    | null;
+  if (response.status === 202 || response.status === 200) return body as AsyncAccepted;
+  throw new InvocationError(response.status, body?.error ?? response.statusText, body);
+}
+
+/** An async call's state, attempts, timestamps and last outcome. */
+export async function getInvocation(
+  options: CloudlessClientOptions,
+  invocationId: string,
+): Promise<AsyncInvocation> {
+  const base = options.url.replace(/\/+$/, "");
+  const response = await (options.fetch ?? fetch)(
+    `${base}/api/invocations/${encodeURIComponent(invocationId)}`,
+    { headers: { authorization: `Bearer ${options.apiKey}` } },
+  );
+  const body = (await response.json().catch(() => null)) as
+    | (AsyncInvocation & { error?: string })
+    | null;
+  if (response.status !== 200) {
+    throw new InvocationError(response.status, body?.error ?? response.statusText, body);
+  }
+  return body as AsyncInvocation;
+}
+
+/** Polls until the call is succeeded, failed or dead (or `timeoutMs` passes). */
+export async function waitForInvocation(
+  options: CloudlessClientOptions,
+  invocationId: string,
+  { timeoutMs = 60_000, intervalMs = 250 } = {},
+): Promise<AsyncInvocation> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const call = await getInvocation(options, invocationId);
+    if (call.state === "succeeded" || call.state === "failed" || call.state === "dead") return call;
+    if (Date.now() > deadline) {
+      throw new Error(`Invocation ${invocationId} is still ${call.state} after ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

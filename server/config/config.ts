@@ -48,6 +48,7 @@ export interface Config {
   engines: EngineName[];
   runners: RunnerConfig;
   invocations: { maxBodyBytes: number; recordBufferBytes: number };
+  async: { concurrency: number; maxQueuedPerUser: number; runGraceSeconds: number };
   metricsToken?: string;
 }
 
@@ -161,6 +162,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     invocations: {
       maxBodyBytes: env.INVOKE_MAX_BODY_BYTES,
       recordBufferBytes: env.RECORDS_BUFFER_MB * 1024 * 1024,
+    },
+    async: {
+      concurrency: env.ASYNC_CONCURRENCY,
+      maxQueuedPerUser: env.ASYNC_MAX_QUEUED_PER_USER,
+      runGraceSeconds: env.ASYNC_RUN_GRACE_SECONDS,
     },
     metricsToken: env.METRICS_TOKEN,
   };

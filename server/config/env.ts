@@ -142,6 +142,13 @@ export const envSchema = z
      */
     RECORDS_BUFFER_MB: z.coerce.number().int().min(1).max(4096).default(128),
 
+    /** Async calls this server runs at once (over all functions; each function's concurrency still applies). */
+    ASYNC_CONCURRENCY: z.coerce.number().int().min(0).max(1024).default(16),
+    /** Queued and running async calls a user may have; more answer 429. */
+    ASYNC_MAX_QUEUED_PER_USER: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+    /** How long past its timeout a job whose server died stays claimed before another run takes it. */
+    ASYNC_RUN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+
     /** Bearer token for GET /metrics (Prometheus); unset = the endpoint is off. */
     METRICS_TOKEN: optionalString.pipe(
       z.string().min(16, "METRICS_TOKEN needs 16+ characters").optional(),

@@ -11,7 +11,7 @@ import { applyMigrations } from "./migrate";
 export async function openDatabase(
   config: Config,
   log: (line: string) => void,
-): Promise<{ db: Database; close(): Promise<void> }> {
+): Promise<{ db: Database; url: string; close(): Promise<void> }> {
   let url = config.databaseUrl;
   let stopEmbedded = async () => {};
   if (!url) {
@@ -31,6 +31,7 @@ export async function openDatabase(
   const db = createDatabase(url, { log });
   return {
     db,
+    url,
     async close() {
       await db.$disconnect();
       await stopEmbedded();

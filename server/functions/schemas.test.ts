@@ -84,6 +84,8 @@ describe("creating a function", () => {
       minWarm: LIMITS.minWarm.default,
       isPublic: false,
       networkEnabled: false,
+      asyncRetries: LIMITS.asyncRetries.default,
+      retryOnError: false,
       env: {},
     });
   });
@@ -93,6 +95,10 @@ describe("creating a function", () => {
     ["memoryMb", 2048, true],
     ["memoryMb", 63, false],
     ["memoryMb", 2049, false],
+    ["asyncRetries", 0, true],
+    ["asyncRetries", 5, true],
+    ["asyncRetries", 6, false],
+    ["asyncRetries", -1, false],
     ["timeoutSeconds", 1, true],
     ["timeoutSeconds", 300, true],
     ["timeoutSeconds", 0, false],

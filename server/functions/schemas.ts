@@ -19,6 +19,7 @@ export const LIMITS = {
   timeoutSeconds: { min: 1, max: 300, default: 30 },
   maxConcurrency: { min: 1, max: 64, default: 4 },
   minWarm: { min: 0, max: 16, default: 0 },
+  asyncRetries: { min: 0, max: 5, default: 2 },
   envVars: 50,
   envValueChars: 4096,
 } as const;
@@ -82,6 +83,10 @@ const settingsFields = {
   minWarm: intIn("Minimum warm instances", LIMITS.minWarm),
   isPublic: z.boolean(),
   networkEnabled: z.boolean(),
+  /** Async calls: retries after a crash, timeout, OOM or an unavailable engine. */
+  asyncRetries: intIn("Retries", LIMITS.asyncRetries),
+  /** Async calls: retry a non-zero exit of the code too. */
+  retryOnError: z.boolean(),
   env: envUpdateSchema,
 };
 
@@ -94,6 +99,8 @@ export const functionSettingsSchema = z.object({
   minWarm: settingsFields.minWarm.default(LIMITS.minWarm.default),
   isPublic: settingsFields.isPublic.default(false),
   networkEnabled: settingsFields.networkEnabled.default(false),
+  asyncRetries: settingsFields.asyncRetries.default(LIMITS.asyncRetries.default),
+  retryOnError: settingsFields.retryOnError.default(false),
   env: settingsFields.env.default({}),
 });
 

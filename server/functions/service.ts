@@ -52,6 +52,8 @@ export const functionSelect = {
   minWarm: true,
   isPublic: true,
   networkEnabled: true,
+  asyncRetries: true,
+  retryOnError: true,
   env: true,
   createdAt: true,
   updatedAt: true,
@@ -234,6 +236,8 @@ export async function createFunction(
             minWarm: input.minWarm,
             isPublic: input.isPublic,
             networkEnabled: input.networkEnabled,
+            asyncRetries: input.asyncRetries,
+            retryOnError: input.retryOnError,
             env,
           },
         });

@@ -7,22 +7,19 @@ import {
   type InvokeOutcome,
 } from "../../runners/manager";
 import type { EngineName } from "../../runners/types";
-import { ApiKeyCache } from "../auth/api-key-cache";
-import { findApiKeyUser } from "../auth/api-keys";
-import { findSession } from "../auth/sessions";
+import type { EnqueueResult } from "../async/enqueuer";
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable } from "../db/unavailable";
 import { CodeUnavailableError } from "../functions/code-cache";
+import type { InvocableFunction } from "../invocations/function-directory";
 import type { Services } from "../services";
 import { isCrossSiteRequest } from "./cross-origin";
+import { INVOCATION_STATUS_PREFIX } from "./invocation-status";
+import { createRequestAuthenticator } from "./request-auth";
 
 export const INVOKE_PREFIX = "/api/function/";
 const ENGINES = new Set<EngineName>(["docker", "nanos"]);
-/**
- * How long the route trusts a key it looked up (a revoke through this server
- * clears it at once; past it, a known-good key still works while the database
- * is unreachable: see ApiKeyCache).
- */
-export const API_KEY_CACHE_MS = 10_000;
+/** Printable ASCII, as HTTP header values are; long enough for a UUID or a hash. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The hot path: `/api/function/{userId}/{handler}/{engine}` (GET with query
@@ -33,31 +30,7 @@ export const API_KEY_CACHE_MS = 10_000;
 export function createInvokeHandler(services: Services) {
   const { runners, functionDirectory, recorder, config } = services;
   const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
-  const keyCache = new ApiKeyCache(
-    async (key) => (await findApiKeyUser(services.db, key))?.id ?? null,
-    services.apiKeyEvents,
-    API_KEY_CACHE_MS,
-  );
-
-  async function authenticate(
-    req: IncomingMessage,
-  ): Promise<{ userId: string | null; viaCookie: boolean; error?: string }> {
-    const header = req.headers.authorization;
-    if (header) {
-      const [scheme, key] = header.split(" ", 2);
-      if (scheme?.toLowerCase() !== "bearer" || !key) {
-        return { userId: null, viaCookie: false, error: "Use Authorization: Bearer <API key>" };
-      }
-      const userId = await keyCache.userIdFor(key);
-      return userId
-        ? { userId, viaCookie: false }
-        : { userId: null, viaCookie: false, error: "Invalid or revoked API key" };
-    }
-    const token = await services.sessionCookie.parse(req.headers.cookie ?? null);
-    if (typeof token !== "string") return { userId: null, viaCookie: false };
-    const session = await findSession(services.db, token);
-    return { userId: session?.user.id ?? null, viaCookie: Boolean(session) };
-  }
+  const authenticate = createRequestAuthenticator(services);
 
   return async function handleInvoke(req: IncomingMessage, res: ServerResponse) {
     try {
@@ -92,7 +65,12 @@ export function createInvokeHandler(services: Services) {
     const fn = await functionDirectory.find(userId, ref);
     if (!fn) return send(res, 404, { error: `No function ${ref} for user ${userId}` });
 
-    if (!fn.isPublic) {
+    const isAsync =
+      String(req.headers["x-invocation-type"] ?? "").toLowerCase() === "async" ||
+      (req.method === "GET" && url.searchParams.get("async") === "1");
+    if (req.method === "GET" && isAsync) url.searchParams.delete("async");
+    // Only the owner can read an async call's result, so only the owner may queue one.
+    if (!fn.isPublic || isAsync) {
       const auth = await authenticate(req);
       if (auth.error) return send(res, 401, { error: auth.error });
       if (!auth.userId) {
@@ -131,6 +109,8 @@ export function createInvokeHandler(services: Services) {
           args.push(...event.map((v) => (typeof v === "string" ? v : JSON.stringify(v))));
       }
     }
+
+    if (isAsync) return enqueue(req, res, fn, engine, args, event);
 
     const invocationId = randomUUID();
     let outcome: InvokeOutcome;
@@ -194,6 +174,60 @@ export function createInvokeHandler(services: Services) {
       bootMode: outcome.bootMode ?? undefined,
       timings: outcome.timings,
     });
+  }
+
+  async function enqueue(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fn: InvocableFunction,
+    engine: EngineName,
+    args: string[],
+    event: unknown,
+  ) {
+    const keyHeader = req.headers["idempotency-key"];
+    const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      return send(res, 400, {
+        error: "Idempotency-Key must be 1-255 printable ASCII characters without spaces",
+      });
+    }
+    let result: EnqueueResult;
+    try {
+      result = await services.asyncCalls.enqueue({ fn, engine, event, args, idempotencyKey });
+    } catch (error) {
+      services.log(
+        `[invoke async] function ${fn.target.functionId}: ${(error as Error).stack ?? error}`,
+      );
+      return send(res, 503, { error: "Could not queue the call; nothing was queued" });
+    }
+    const origin = config.baseUrl ?? `http://${req.headers.host ?? "localhost"}`;
+    const statusUrl = (id: string) => `${origin}${INVOCATION_STATUS_PREFIX}${id}`;
+    switch (result.kind) {
+      case "queued":
+        return send(res, 202, {
+          invocationId: result.id,
+          status: "queued",
+          statusUrl: statusUrl(result.id),
+        });
+      case "repeat":
+        return send(res, result.state === "queued" || result.state === "running" ? 202 : 200, {
+          invocationId: result.id,
+          status: result.state,
+          statusUrl: statusUrl(result.id),
+          repeated: true,
+        });
+      case "key-conflict":
+        return send(res, 409, {
+          error: "This Idempotency-Key was used in the last 24 hours for a different request",
+          invocationId: result.id,
+        });
+      case "over-cap":
+        return send(res, 429, {
+          error: `Too many queued calls: at most ${result.limit} queued or running per user`,
+        });
+      default:
+        return send(res, 500, { error: "The call was not queued" });
+    }
   }
 }
 

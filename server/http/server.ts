@@ -11,6 +11,7 @@ import { appRouter, createCaller } from "../root";
 import type { Services } from "../services";
 import { createContext } from "../trpc";
 import { isCrossOriginRequest } from "./cross-origin";
+import { createInvocationStatusHandler, INVOCATION_STATUS_PREFIX } from "./invocation-status";
 import { createInvokeHandler, INVOKE_PREFIX } from "./invoke";
 
 const TRPC_PREFIX = "/api/trpc/";
@@ -26,6 +27,7 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
   const trustedOrigins = config.baseUrl ? [new URL(config.baseUrl).origin] : [];
   const remix = createRemixApp(services, build);
   const invoke = createInvokeHandler(services);
+  const invocationStatus = createInvocationStatusHandler(services);
 
   return http.createServer((req, res) => {
     const url = req.url ?? "/";
@@ -36,6 +38,13 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
         services.log(`[invoke] ${(error as Error).stack ?? error}`);
         if (!res.headersSent) sendJson(res, 500, { error: "The call failed inside Cloudless" });
         else res.destroy();
+      });
+      return;
+    }
+    if (url.startsWith(INVOCATION_STATUS_PREFIX)) {
+      invocationStatus(req, res).catch((error) => {
+        services.log(`[invocation status] ${(error as Error).stack ?? error}`);
+        if (!res.headersSent) sendJson(res, 500, { error: "Could not read the invocation" });
       });
       return;
     }

@@ -6,6 +6,9 @@ import type { FunctionEvents } from "../services";
 export interface InvocableFunction {
   target: FunctionTarget;
   isPublic: boolean;
+  /** Async calls: retries after a platform failure, and whether a non-zero exit is retried too. */
+  asyncRetries: number;
+  retryOnError: boolean;
 }
 
 /**
@@ -30,14 +33,28 @@ export class FunctionDirectory {
     });
   }
 
-  async find(userId: string, ref: string): Promise<InvocableFunction | null> {
-    const key = `${userId}/${ref}`;
+  find(userId: string, ref: string): Promise<InvocableFunction | null> {
+    // Handlers always contain a dot and names never do.
+    return this.lookup(
+      `${userId}/${ref}`,
+      ref.includes(".") ? { userId, handler: ref } : { userId, name: ref },
+    );
+  }
+
+  /** By id, as queued work names it: its active version now, not when it was queued. */
+  findById(functionId: string): Promise<InvocableFunction | null> {
+    return this.lookup(`#${functionId}`, { id: functionId });
+  }
+
+  private async lookup(
+    key: string,
+    where: { userId: string; handler: string } | { userId: string; name: string } | { id: string },
+  ): Promise<InvocableFunction | null> {
     const cached = this.cache.get(key);
     if (cached) return cached;
     const generation = this.generation;
-    // Handlers always contain a dot and names never do.
     const row = await this.db.function.findFirst({
-      where: ref.includes(".") ? { userId, handler: ref } : { userId, name: ref },
+      where,
       select: {
         id: true,
         userId: true,
@@ -50,6 +67,8 @@ export class FunctionDirectory {
         minWarm: true,
         networkEnabled: true,
         isPublic: true,
+        asyncRetries: true,
+        retryOnError: true,
         env: true,
         activeVersion: { select: { id: true, number: true, sha256: true, s3Key: true } },
       },
@@ -58,6 +77,8 @@ export class FunctionDirectory {
     const extension = row.activeVersion.s3Key.split(".").pop();
     const entry: InvocableFunction = {
       isPublic: row.isPublic,
+      asyncRetries: row.asyncRetries,
+      retryOnError: row.retryOnError,
       target: {
         functionId: row.id,
         userId: row.userId,

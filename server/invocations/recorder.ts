@@ -207,13 +207,15 @@ async function writeBatch(db: Database, json: string): Promise<number> {
         id text, "functionId" text, "userId" text, "versionNumber" int, engine "EngineKind",
         start "StartKind", "bootMode" "BootMode", status int, timeout boolean, error text, "durationMs" float8,
         "queueMs" float8, "startMs" float8, "execMs" float8, "totalMs" float8,
-        stdout text, stderr text, "createdAt" timestamptz)
+        stdout text, stderr text, "createdAt" timestamptz, async boolean, "queueWaitMs" float8, "asyncId" text)
     ), inserted AS (
       INSERT INTO "Invocation" (id, "functionId", "userId", "versionNumber", engine, start, "bootMode", status,
-        timeout, error, "durationMs", "queueMs", "startMs", "execMs", "totalMs", stdout, stderr, "createdAt")
+        timeout, error, "durationMs", "queueMs", "startMs", "execMs", "totalMs", stdout, stderr, "createdAt",
+        async, "queueWaitMs", "asyncId")
       SELECT id, "functionId", "userId", "versionNumber", engine, start, "bootMode", status,
         coalesce(timeout, false), error, "durationMs", "queueMs", "startMs", "execMs", "totalMs",
-        coalesce(stdout, ''), coalesce(stderr, ''), "createdAt" AT TIME ZONE 'UTC'
+        coalesce(stdout, ''), coalesce(stderr, ''), "createdAt" AT TIME ZONE 'UTC',
+        coalesce(async, false), "queueWaitMs", "asyncId"
       FROM input
       ON CONFLICT (id) DO NOTHING
       RETURNING "userId", "functionId", engine, start, status, "totalMs", "createdAt"

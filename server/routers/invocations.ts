@@ -1,6 +1,7 @@
 import type { Prisma } from "@prisma/client";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { findAsyncInvocation } from "../async/view";
 import { callCounts, latencyPercentiles, latencySeries } from "../invocations/stats";
 import { protectedProcedure, router } from "../trpc";
 
@@ -41,6 +42,10 @@ const listSelect = {
   error: true,
   durationMs: true,
   totalMs: true,
+  /** Run from the queue (async call or schedule), with its enqueue → start wait. */
+  async: true,
+  queueWaitMs: true,
+  asyncId: true,
   createdAt: true,
   function: { select: { name: true, handler: true } },
 } satisfies Prisma.InvocationSelect;
@@ -59,9 +64,10 @@ export const invocationsRouter = router({
   /** Functions, calls and error rate over the last 24 hours, and the engines' state. */
   summary: protectedProcedure.query(async ({ ctx }) => {
     const { db, runners } = ctx.services;
-    const [functions, counts] = await Promise.all([
+    const [functions, counts, queue] = await Promise.all([
       db.function.count({ where: { userId: ctx.user.id } }),
       callCounts(db, range(ctx.user.id, {})),
+      ctx.services.asyncCalls.counts(ctx.user.id),
     ]);
     const stats = runners.stats();
     return {
@@ -69,6 +75,8 @@ export const invocationsRouter = router({
       calls24h: counts.calls,
       errors24h: counts.errors,
       errorRate24h: counts.calls === 0 ? 0 : counts.errors / counts.calls,
+      /** Async calls now queued or running, and those that ended dead (all time). */
+      async: queue,
       engines: (["docker", "nanos"] as const).map((engine) => ({
         engine,
         status: runners.engineStatus(engine),
@@ -137,6 +145,15 @@ export const invocationsRouter = router({
       });
       if (!row) throw new TRPCError({ code: "NOT_FOUND", message: "No such call." });
       return row;
+    }),
+
+  /** An async call: state, attempts, timestamps and the last outcome (as GET /api/invocations/{id}). */
+  getAsync: protectedProcedure
+    .input(z.object({ id: z.string().min(1).max(64) }))
+    .query(async ({ ctx, input }) => {
+      const view = await findAsyncInvocation(ctx.services.db, ctx.user.id, input.id);
+      if (!view) throw new TRPCError({ code: "NOT_FOUND", message: "No such async call." });
+      return view;
     }),
 
   percentiles: protectedProcedure

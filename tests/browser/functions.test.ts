@@ -63,6 +63,8 @@ describe("function pages", () => {
         minWarm: 0,
         isPublic: false,
         networkEnabled: false,
+        asyncRetries: 2,
+        retryOnError: false,
         env: input.env ?? {},
         codeBase64: Buffer.from(CALC).toString("base64"),
         fileName: "calc.py",

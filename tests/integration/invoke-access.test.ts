@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../server/auth/api-keys";
-import { API_KEY_CACHE_MS } from "../../server/http/invoke";
+import { API_KEY_CACHE_MS } from "../../server/http/request-auth";
 import type { Services } from "../../server/services";
 import { startTestApp, type TestApp } from "../helpers/app";
 import {

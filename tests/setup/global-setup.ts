@@ -2,7 +2,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import PgBoss from "pg-boss";
 import type { TestProject } from "vitest/node";
+import { BOSS_SCHEMA, createQueues } from "../../server/async/queue";
 import { startEmbeddedDatabase } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
 import { adminQuery, TEMPLATE_DATABASE } from "../helpers/database";
@@ -36,6 +38,16 @@ export default async function setup(project: TestProject) {
   const templateUrl = new URL(serverUrl);
   templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
   await applyMigrations(templateUrl.toString());
+  // pg-boss creates its schema at its first start; do it once here so each cloned database has it.
+  const boss = new PgBoss({
+    connectionString: templateUrl.toString(),
+    schema: BOSS_SCHEMA,
+    supervise: false,
+    schedule: false,
+  });
+  await boss.start();
+  await createQueues(boss);
+  await boss.stop({ graceful: false, close: true, wait: true });
   project.provide("databaseServerUrl", serverUrl);
 
   if (!process.env.SKIP_REMIX_BUILD) {
