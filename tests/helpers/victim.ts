@@ -23,6 +23,9 @@ export interface Victim extends Tenant {
   sessionId: string;
   /** One recorded call of `fn`. */
   invocationId: string;
+  /** A schedule of `fn` (enabled) and one finished async call of it. */
+  scheduleId: string;
+  asyncId: string;
 }
 
 /**
@@ -70,6 +73,24 @@ export async function createVictim(app: TestApp, email = "victim@example.com"): 
     stdout: VICTIM_CODE_MARKER,
   });
   await app.services.recorder.flush();
+  const schedule = await db.schedule.create({
+    data: { functionId: fn.id, userId: tenant.id, cron: "0 0 1 1 *", event: {} },
+  });
+  const asyncId = randomUUID();
+  await db.asyncInvocation.create({
+    data: {
+      id: asyncId,
+      functionId: fn.id,
+      userId: tenant.id,
+      engine: "docker",
+      event: {},
+      state: "succeeded",
+      attempts: 1,
+      maxAttempts: 3,
+      stdout: VICTIM_CODE_MARKER,
+      status: 0,
+    },
+  });
   const user = await db.user.findUniqueOrThrow({ where: { id: tenant.id } });
   return {
     ...tenant,
@@ -79,6 +100,8 @@ export async function createVictim(app: TestApp, email = "victim@example.com"): 
     apiKey: { id: record.id, prefix: record.prefix },
     sessionId: session.id,
     invocationId,
+    scheduleId: schedule.id,
+    asyncId,
   };
 }
 

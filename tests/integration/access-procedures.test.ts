@@ -284,6 +284,51 @@ const PROCEDURES: Record<string, Entry> = {
     input: (w) => ({ functionId: w.victim.fn.id }),
     expect: answered((series: { rows: unknown[] }) => expect(series.rows).toEqual([])),
   },
+  "invocations.getAsync": {
+    kind: "protected",
+    input: (w) => ({ id: w.victim.asyncId }),
+    expect: refused("NOT_FOUND", "No such async call."),
+  },
+
+  // --- schedules: the victim's function and schedule.
+  "schedules.list": {
+    kind: "protected",
+    input: (w) => ({ functionId: w.victim.fn.id }),
+    expect: refused("NOT_FOUND", "No such function."),
+  },
+  "schedules.create": {
+    kind: "protected",
+    input: (w) => ({ functionId: w.victim.fn.id, cron: "* * * * *" }),
+    expect: refused("NOT_FOUND", "No such function."),
+    after: async (w) => {
+      const count = await w.app.services.db.schedule.count({
+        where: { functionId: w.victim.fn.id },
+      });
+      expect(count).toBe(1);
+    },
+  },
+  "schedules.setEnabled": {
+    kind: "protected",
+    input: (w) => ({ id: w.victim.scheduleId, enabled: false }),
+    expect: refused("NOT_FOUND", "No such schedule."),
+    after: async (w) => {
+      const row = await w.app.services.db.schedule.findUnique({
+        where: { id: w.victim.scheduleId },
+      });
+      expect(row?.enabled).toBe(true);
+    },
+  },
+  "schedules.delete": {
+    kind: "protected",
+    input: (w) => ({ id: w.victim.scheduleId }),
+    expect: refused("NOT_FOUND", "No such schedule."),
+    after: async (w) => {
+      const row = await w.app.services.db.schedule.findUnique({
+        where: { id: w.victim.scheduleId },
+      });
+      expect(row).not.toBeNull();
+    },
+  },
 };
 
 // Flat at runtime, keyed by dotted path ("functions.get"), whatever its type says.
