@@ -142,7 +142,7 @@ describe("the response", () => {
       ].sort(),
     );
     expect(body.invocationId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(body.truncated).toEqual({ stdout: false, stderr: false });
+    expect(body.truncated).toEqual({ stdout: false, stderr: false, result: false });
     expect(body.start).toBe("warm");
     const { queueMs, startMs, execMs, totalMs } = body.timings;
     for (const value of [queueMs, startMs, execMs, totalMs, body.durationMs]) {
