@@ -36,8 +36,6 @@ export interface EngineUnderTest {
   hostGateway(): Promise<string>;
   /** Ids of this app's running instances of this engine. */
   instanceIds(app: TestApp): Promise<string[]>;
-  /** Kills one instance from outside, as a crash or an operator would. */
-  kill(app: TestApp, id: string): Promise<void>;
   /** Removes whatever this app left (a test that failed half-way). */
   cleanUp(app: TestApp): Promise<void>;
 }
@@ -56,12 +54,6 @@ const dockerEngine: EngineUnderTest = {
     const running = await ownerContainers(ownerOf(app), false);
     return running.map((c) => c.Labels[LABELS.instanceId]!);
   },
-  async kill(app, id) {
-    const running = await ownerContainers(ownerOf(app), false);
-    const target = running.find((c) => c.Labels[LABELS.instanceId] === id);
-    if (!target) throw new Error(`No running container of instance ${id}`);
-    await docker.getContainer(target.Id).kill();
-  },
   cleanUp: (app) => removeOwnerContainers(ownerOf(app)),
 };
 
@@ -77,11 +69,6 @@ function nanosEngine(nanos: Awaited<ReturnType<typeof findNanos>>): EngineUnderT
       return vmsOf(app)
         .filter((vm) => isAlive(vm.pid))
         .map((vm) => vm.id);
-    },
-    async kill(app, id) {
-      const vm = vmsOf(app).find((v) => v.id === id);
-      if (!vm) throw new Error(`No VM ${id}`);
-      process.kill(vm.pid, "SIGKILL");
     },
     async cleanUp(app) {
       killVms(vmsOf(app));

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../server/config/config";
+import { freePort } from "./ports";
 
 /** A real `server/main.ts` process (as `npm start` runs it), for restarts, SIGKILL and multi-process tests. */
 export interface ServerProcess {
@@ -13,18 +13,6 @@ export interface ServerProcess {
   ownerId: string;
   output(): string;
   kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startServerProcess(

@@ -104,8 +104,8 @@ describe.each(engines)("$name: the network", (engine) => {
       return list;
     }
 
-    function probe(name: string, networkEnabled: boolean): Promise<Deployed> {
-      return deploy(alice, {
+    function probe(name: string, networkEnabled: boolean, tenant = alice): Promise<Deployed> {
+      return deploy(tenant, {
         name,
         runtime: "python",
         handler: `${name.replaceAll("-", "_")}.main`,
@@ -135,17 +135,7 @@ describe.each(engines)("$name: the network", (engine) => {
       });
       try {
         const bob = await createTenant(unguarded, "bob@example.com");
-        const deployOn = (name: string, networkEnabled: boolean) =>
-          deploy(bob, {
-            name,
-            runtime: "python",
-            handler: `${name.replaceAll("-", "_")}.main`,
-            memoryMb: 64,
-            timeoutSeconds: 20,
-            networkEnabled,
-            code: PROBE,
-          });
-        const [on, off] = [await deployOn("on", true), await deployOn("off", false)];
+        const [on, off] = [await probe("on", true, bob), await probe("off", false, bob)];
         const refused = await callOn(engine, unguarded, bob, on, { body: { targets: [] } });
         expect(refused.http).toBe(503);
         expect(refused.body.reason).toMatch(
