@@ -89,14 +89,7 @@ export async function invokeFunction(
     event?: unknown;
   },
 ): Promise<InvocationResponse> {
-  const base = options.url.replace(/\/+$/, "");
-  const path = [request.userId, request.handler, request.engine ?? "docker"]
-    .map(encodeURIComponent)
-    .join("/");
-  const query = new URLSearchParams();
-  for (const [i, value] of (request.args ?? []).entries()) query.append(`arg${i}`, String(value));
-  const url = `${base}/api/function/${path}${query.size > 0 ? `?${query}` : ""}`;
-  const response = await (options.fetch ?? fetch)(url, {
+  const response = await (options.fetch ?? fetch)(invocationUrl(options, request), {
     method: request.event === undefined ? "GET" : "POST",
     headers: {
       authorization: `Bearer ${options.apiKey}`,
@@ -115,6 +108,20 @@ export async function invokeFunction(
     `${body?.error ?? response.statusText}${reason}`,
     body,
   );
+}
+
+/** `/api/function/{userId}/{handler}/{engine}` with args as query values, as both call kinds send it. */
+function invocationUrl(
+  options: CloudlessClientOptions,
+  request: Pick<Parameters<typeof invokeFunction>[1], "userId" | "handler" | "engine" | "args">,
+) {
+  const base = options.url.replace(/\/+$/, "");
+  const path = [request.userId, request.handler, request.engine ?? "docker"]
+    .map(encodeURIComponent)
+    .join("/");
+  const query = new URLSearchParams();
+  for (const [i, value] of (request.args ?? []).entries()) query.append(`arg${i}`, String(value));
+  return `${base}/api/function/${path}${query.size > 0 ? `?${query}` : ""}`;
 }
 
 /** The 202 of an async call (or the first call's id, for a repeated Idempotency-Key). */
@@ -141,25 +148,16 @@ export async function invokeAsync(
     idempotencyKey?: string;
   },
 ): Promise<AsyncAccepted> {
-  const base = options.url.replace(/\/+$/, "");
-  const path = [request.userId, request.handler, request.engine ?? "docker"]
-    .map(encodeURIComponent)
-    .join("/");
-  const query = new URLSearchParams();
-  for (const [i, value] of (request.args ?? []).entries()) query.append(`arg${i}`, String(value));
-  const response = await (options.fetch ?? fetch)(
-    `${base}/api/function/${path}${query.size > 0 ? `?${query}` : ""}`,
-    {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${options.apiKey}`,
-        "x-invocation-type": "async",
-        "content-type": "application/json",
-        ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
-      },
-      body: request.event === undefined ? "" : JSON.stringify(request.event),
+  const response = await (options.fetch ?? fetch)(invocationUrl(options, request), {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${options.apiKey}`,
+      "x-invocation-type": "async",
+      "content-type": "application/json",
+      ...(request.idempotencyKey ? { "idempotency-key": request.idempotencyKey } : {}),
     },
-  );
+    body: request.event === undefined ? "" : JSON.stringify(request.event),
+  });
   const body = (await response.json().catch(() => null)) as
     | (AsyncAccepted & { error?: string })
     | null;
