@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { latencyChart, memoryChart, renderHtml, targetValue, throughputChart } from "./html";
-import { runReport, xmlProblems } from "./test-fixtures";
+import { asyncResults, runReport, xmlProblems } from "./test-fixtures";
 
 const bars = (svg: string) => svg.match(/<rect class="bar"/g)?.length ?? 0;
 const svgs = (html: string) => html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
@@ -50,6 +50,18 @@ describe("renderHtml", () => {
     expect(charts).toHaveLength(4);
     for (const svg of charts) expect(xmlProblems(svg)).toEqual([]);
     expect(charts.map(bars)).toEqual([24, 24, 6, 4]);
+  });
+
+  it("has an async section, with its targets judged, only when the run measured it", () => {
+    expect(html).not.toContain("<h2>Async calls");
+    const withAsync = renderHtml({ ...runReport(), async: asyncResults() });
+    const section = withAsync.slice(withAsync.indexOf("<h2>Async calls")).split("</section>")[0]!;
+    expect(section).toContain("612 202s/s");
+    expect(section.match(/class="badge (met|missed)"/g)).toEqual([
+      'class="badge missed"',
+      'class="badge met"',
+      'class="badge met"',
+    ]);
   });
 
   it("marks each target met or missed per engine, and says how it was measured", () => {

@@ -8,7 +8,7 @@ import {
   formatValue,
   tint,
 } from "./charts";
-import { TARGETS } from "./report";
+import { ASYNC_TARGETS, type AsyncResults, ASYNC_CALLERS as CALLERS, TARGETS } from "./report";
 import type { EngineReport, RunReport } from "./run-report";
 
 /**
@@ -202,6 +202,40 @@ function table(header: string[] | null, rows: string[][], numericFrom = 1): stri
   return `<div class="table">\n<table>\n${head}<tbody>\n${rows
     .map((row) => `<tr>${row.map((c, i) => cell("td", c, i)).join("")}</tr>`)
     .join("\n")}\n</tbody>\n</table>\n</div>`;
+}
+
+/** Async calls: what each figure is and whether it meets its target. */
+function asyncSection(a: AsyncResults): string {
+  const c = a.completion;
+  const rows = [
+    [
+      `enqueue throughput, ${CALLERS} callers, workers off`,
+      `${count(Math.round(a.enqueue.perSecond))} 202s/s`,
+      `p50 ${ms(a.enqueue.latencyMs.p50)} ms, p99 ${ms(a.enqueue.latencyMs.p99)} ms; ${count(a.enqueue.accepted)} accepted, ${count(a.enqueue.refused)} refused, ${count(a.enqueue.rowsQueued)} rows`,
+      `≥ ${count(ASYNC_TARGETS.enqueuePerSecond)}/s ${badge(a.enqueue.perSecond >= ASYNC_TARGETS.enqueuePerSecond)}`,
+    ],
+    [
+      "enqueue → start, warm function, one call at a time",
+      `p50 ${ms(a.enqueueToStart.p50Ms)} ms`,
+      `p99 ${ms(a.enqueueToStart.p99Ms)} ms; ${a.enqueueToStart.warm} of ${a.enqueueToStart.samples} warm`,
+      `p50 ≤ ${ASYNC_TARGETS.enqueueToStartP50Ms} ms ${badge(a.enqueueToStart.p50Ms <= ASYNC_TARGETS.enqueueToStartP50Ms)}`,
+    ],
+    [
+      `${count(c.calls)} calls queued at ${CALLERS} callers, workers on`,
+      `${c.completionSeconds} s`,
+      `${count(c.succeeded)} succeeded; ${c.lost} lost, ${c.duplicated} duplicated, ${c.retried} retried; queued in ${c.enqueueSeconds} s`,
+      `0 lost, 0 duplicated ${badge(c.lost === 0 && c.duplicated === 0)}`,
+    ],
+  ];
+  return `<section>
+<h2>Async calls <span class="muted">(docker)</span></h2>
+<p class="muted">POST with <code>X-Invocation-Type: async</code> to a server of its own; enqueue → start is the server's own queue wait (job created → attempt started).</p>
+${table(
+  ["figure", "measured", "detail", "target"],
+  rows.map((r) => r.map((cell, i) => (i === 3 ? cell : esc(cell)))),
+  9,
+)}
+</section>`;
 }
 
 function badge(met: boolean | null): string {
@@ -517,6 +551,7 @@ ${memoryChart(report).replace('class="chart"', 'class="chart narrow"')}
 ${targetsTable(report)}
 </section>`
     : '<section><p class="warning">No engine was measured.</p></section>';
+  const asyncPart = report.async ? asyncSection(report.async) : "";
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -533,6 +568,7 @@ ${report.quick ? '<p class="warning"><b>Quick run</b> (<code>--quick</code>): ti
 ${failed.join("\n")}
 ${skipped.join("\n")}
 ${body}
+${asyncPart}
 <section>
 <h2>How this was measured</h2>
 ${howMeasured(report)}

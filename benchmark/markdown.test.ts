@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { markdownTable, readmeSection, replaceSection, resultsTable } from "./markdown";
-import { runReport } from "./test-fixtures";
+import { asyncTable, markdownTable, readmeSection, replaceSection, resultsTable } from "./markdown";
+import { asyncResults, runReport } from "./test-fixtures";
 
 const rowsOf = (table: string) => table.split("\n").slice(2);
 
@@ -8,6 +8,25 @@ describe("markdownTable", () => {
   it("writes a header, an alignment rule and one line per row, escaping pipes", () => {
     const table = markdownTable(["name", "value"], [["a|b", "1"]]);
     expect(table).toBe("| name | value |\n|---|---:|\n| a\\|b | 1 |");
+  });
+});
+
+describe("asyncTable", () => {
+  it("gives each async figure beside its target", () => {
+    const rows = rowsOf(asyncTable(asyncResults()));
+    expect(rows).toEqual([
+      "| enqueue throughput, 32 callers (202s/s) | 612 (p50 41.5 ms) | ≥ 1,000 |",
+      "| enqueue → start, warm function (ms) | p50 9.00, p99 29.0 | p50 ≤ 20 |",
+      "| 10,000 queued calls | done in 71.3 s (140/s); 0 lost, 0 duplicated, 0 retried | 0 lost, 0 duplicated |",
+    ]);
+  });
+
+  it("is in the README section only when the run measured it", () => {
+    const report = runReport(["docker"]);
+    expect(readmeSection(report)).not.toContain("enqueue throughput");
+    expect(readmeSection({ ...report, async: asyncResults() })).toContain(
+      "| enqueue throughput, 32 callers (202s/s) |",
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import type { RuntimeName } from "../runners/types";
 import { formatValue } from "./charts";
 import { engines, runtimesOf, targetValue } from "./html";
+import { ASYNC_TARGETS, type AsyncResults, ASYNC_CALLERS as CALLERS } from "./report";
 import type { RunReport } from "./run-report";
 
 /**
@@ -82,6 +83,31 @@ function firstSentence(text: string) {
   return end === -1 ? text : text.slice(0, end + 1);
 }
 
+/** The async section: enqueue throughput, enqueue → start, and a large batch checked for loss. */
+export function asyncTable(a: AsyncResults): string {
+  const c = a.completion;
+  return markdownTable(
+    ["async (docker)", "measured", "target"],
+    [
+      [
+        `enqueue throughput, ${CALLERS} callers (202s/s)`,
+        `${count(Math.round(a.enqueue.perSecond))} (p50 ${ms(a.enqueue.latencyMs.p50)} ms)`,
+        `≥ ${count(ASYNC_TARGETS.enqueuePerSecond)}`,
+      ],
+      [
+        "enqueue → start, warm function (ms)",
+        `p50 ${ms(a.enqueueToStart.p50Ms)}, p99 ${ms(a.enqueueToStart.p99Ms)}`,
+        `p50 ≤ ${ASYNC_TARGETS.enqueueToStartP50Ms}`,
+      ],
+      [
+        `${count(c.calls)} queued calls`,
+        `done in ${c.completionSeconds} s (${count(Math.round(c.completedPerSecond))}/s); ${c.lost} lost, ${c.duplicated} duplicated, ${c.retried} retried`,
+        "0 lost, 0 duplicated",
+      ],
+    ],
+  );
+}
+
 /** The section's body (without its heading). */
 export function readmeSection(
   report: RunReport,
@@ -106,6 +132,7 @@ export function readmeSection(
   }
   for (const s of report.skipped)
     lines.push(`- ${s.engine}: not measured — ${firstSentence(s.reason)}`);
+  if (report.async) lines.push("", asyncTable(report.async));
   for (const f of report.failed)
     lines.push(`- ${f.engine}: the run failed — ${firstSentence(f.error)}`);
   lines.push(

@@ -28,6 +28,8 @@ export interface Options {
   durationMs: number;
   generic: number;
   verbose: boolean;
+  /** The async section (Docker): "with" the engines, "only" it, or "skip". */
+  async: "with" | "only" | "skip";
   /** Folder for V8 CPU profiles of the servers (node --cpu-prof), written when they exit. */
   serverProfile?: string;
 }
@@ -102,6 +104,8 @@ export function parseOptions(argv: string[]): Options {
     )
     .option("--quick", "small sample counts: checks the tool end to end in about a minute")
     .option("--verbose", "print every line the server logs")
+    .option("--no-async", "leave out the async section (async calls on Docker)")
+    .option("--async-only", "measure the async section alone (what `npm run benchmark:async` runs)")
     .option(
       "--server-profile <dir>",
       "write a V8 CPU profile of each server to this folder (node --cpu-prof)",
@@ -174,6 +178,7 @@ export function parseOptions(argv: string[]): Options {
     durationMs: (quick ? 1 : o.duration) * 1000,
     generic: o.generic,
     verbose: Boolean(o.verbose),
+    async: o.asyncOnly ? "only" : o.async === false ? "skip" : "with",
     serverProfile: o.serverProfile,
   };
 }

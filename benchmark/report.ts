@@ -50,6 +50,34 @@ export interface Target {
   met: boolean | null;
 }
 
+/** Async calls (issue 10): enqueue rate at this many callers, and enqueue → start on a warm function. */
+export const ASYNC_CALLERS = 32;
+export const ASYNC_TARGETS = { enqueuePerSecond: 1000, enqueueToStartP50Ms: 20 } as const;
+
+/** What `asyncPhase` (benchmark/async.ts) measured. */
+export interface AsyncResults {
+  enqueue: {
+    concurrency: number;
+    seconds: number;
+    perSecond: number;
+    accepted: number;
+    refused: number;
+    rowsQueued: number;
+    latencyMs: { p50: number; p99: number };
+  };
+  enqueueToStart: { samples: number; warm: number; p50Ms: number; p99Ms: number };
+  completion: {
+    calls: number;
+    succeeded: number;
+    lost: number;
+    duplicated: number;
+    retried: number;
+    enqueueSeconds: number;
+    completionSeconds: number;
+    completedPerSecond: number;
+  };
+}
+
 /** The issue's targets (headline runtime); the HTML report draws the same lines on its charts. */
 export const TARGETS = {
   warmP50Ms: 1,

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { RunnerConfig } from "../runners/config";
 import type { EngineName, RuntimeName } from "../runners/types";
 import { loadConfig } from "../server/config/config";
+import { asyncPhase } from "./async";
 import { baselinePhase } from "./baseline";
 import { InvokeClient } from "./client";
 import { type BenchFunction, createBenchUser, Deployer } from "./deploy";
@@ -11,7 +12,7 @@ import { type EngineBench, engineAvailability, engineBench, KNOWN_ENGINES } from
 import { renderHtml } from "./html";
 import { firstCallPhase, type PhaseContext, targetOf, waitForSettled, warmPhase } from "./latency";
 import { machineInfo, roundLoad } from "./machine";
-import { readmeSection, replaceSection } from "./markdown";
+import { asyncTable, readmeSection, replaceSection } from "./markdown";
 import { idleMemory } from "./memory";
 import { type Options, parseOptions, type Task } from "./options";
 import { Records } from "./records";
@@ -304,7 +305,8 @@ async function main(options: Options) {
   );
 
   // Named engines must run (a failure says why); "every engine" skips what this machine lacks.
-  const wanted = options.engines ?? KNOWN_ENGINES;
+  const wanted =
+    options.async === "only" ? ["docker" as const] : (options.engines ?? KNOWN_ENGINES);
   const toRun: EngineName[] = [];
   const skipped: RunReport["skipped"] = [];
   for (const name of wanted) {
@@ -328,7 +330,7 @@ async function main(options: Options) {
 
   const results: Array<[EngineName, BenchResults]> = [];
   const failed: RunReport["failed"] = [];
-  for (const [i, name] of toRun.entries()) {
+  for (const [i, name] of (options.async === "only" ? [] : toRun).entries()) {
     currentEngine = `${name} ${i + 1}/${toRun.length}`;
     const began = performance.now();
     log(`━━ ${name}: cold, prewarm, warm, idle memory, baseline, throughput ━━`);
@@ -346,6 +348,22 @@ async function main(options: Options) {
     }
   }
   currentEngine = undefined;
+  let asyncResults: RunReport["async"];
+  if (options.async !== "skip" && toRun.includes("docker")) {
+    currentEngine = "async";
+    log("━━ async calls on docker: enqueue throughput, enqueue → start, 10,000 queued ━━");
+    try {
+      asyncResults = await asyncPhase({ quick: options.quick, progress: log, cleanup });
+      console.log(`\n${asyncTable(asyncResults)}\n`);
+    } catch (error) {
+      if (interrupted) throw error;
+      failed.push({ engine: "docker", error: `async section: ${(error as Error).message}` });
+      log(`async section FAILED: ${(error as Error).message.split("\n")[0]}`);
+    } finally {
+      await cleanup.run();
+    }
+    currentEngine = undefined;
+  }
   machine.loadAfter = roundLoad(os.loadavg());
 
   const report: RunReport = {
@@ -358,6 +376,7 @@ async function main(options: Options) {
     engines: Object.fromEntries(results.map(([name, r]) => [name, toJson(r)])),
     skipped,
     failed,
+    async: asyncResults,
   };
   if (options.json) {
     // One engine: the same file as before run reports existed; several: the run report.

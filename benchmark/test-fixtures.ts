@@ -1,6 +1,6 @@
 import type { EngineName, RuntimeName, StartKind } from "../runners/types";
 import type { PhaseResult } from "./latency";
-import { type BenchResults, toJson } from "./report";
+import { type AsyncResults, type BenchResults, toJson } from "./report";
 import type { RunReport } from "./run-report";
 import { summarize } from "./stats";
 import type { ThroughputResult } from "./throughput";
@@ -93,6 +93,32 @@ export function benchResults(engine: EngineName, scale = 1): BenchResults {
     records: { calls: 100, recorded: 100 },
     serverProblems: [],
     shutdowns: [{ server: "cold", clean: true, code: 0, signal: null, ms: 40, leftInstances: 0 }],
+  };
+}
+
+/** An async section: 10,000 calls, none lost; enqueue below its target, enqueue → start within it. */
+export function asyncResults(): AsyncResults {
+  return {
+    enqueue: {
+      concurrency: 32,
+      seconds: 8,
+      perSecond: 612.4,
+      accepted: 4899,
+      refused: 0,
+      rowsQueued: 4899,
+      latencyMs: { p50: 41.5, p99: 120 },
+    },
+    enqueueToStart: { samples: 200, warm: 200, p50Ms: 9, p99Ms: 29 },
+    completion: {
+      calls: 10_000,
+      succeeded: 10_000,
+      lost: 0,
+      duplicated: 0,
+      retried: 0,
+      enqueueSeconds: 60.2,
+      completionSeconds: 71.3,
+      completedPerSecond: 140.3,
+    },
   };
 }
 
