@@ -550,7 +550,9 @@ ${memoryChart(report).replace('class="chart"', 'class="chart narrow"')}
 <p class="muted">From the issues, for the headline runtime; compared here, not asserted.</p>
 ${targetsTable(report)}
 </section>`
-    : '<section><p class="warning">No engine was measured.</p></section>';
+    : report.async
+      ? ""
+      : '<section><p class="warning">No engine was measured.</p></section>';
   const asyncPart = report.async ? asyncSection(report.async) : "";
   return `<!doctype html>
 <html lang="en">
