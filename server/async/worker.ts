@@ -323,7 +323,9 @@ export class AsyncWorker {
             data: job.data,
             startAfter: new Date(Date.now() + this.options.putBackMs).toISOString(),
             retryLimit: Math.max(0, job.retryLimit - job.retryCount),
-            expireInSeconds: (job as unknown as { expireInSeconds: number }).expireInSeconds,
+            // pg-boss reads it as EXTRACT(epoch …): a numeric string such as "120.000000",
+            // which its insert would refuse as an integer.
+            expireInSeconds: Math.round(Number(job.expireInSeconds)),
           } as PgBoss.JobInsert,
         ],
         { db },

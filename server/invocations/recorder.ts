@@ -196,7 +196,9 @@ export class InvocationRecorder {
 }
 
 /**
- * One statement: insert the rows (a retried batch skips those already in) and
+ * One statement: insert the rows (a retried batch skips those already in, and
+ * those whose function is gone; one deleted while this runs fails the batch
+ * once, and the retry leaves it out) and
  * add exactly the inserted ones to the per-minute latency rollups, so charts
  * and records can never disagree.
  */
@@ -217,6 +219,9 @@ async function writeBatch(db: Database, json: string): Promise<number> {
         coalesce(stdout, ''), coalesce(stderr, ''), "createdAt" AT TIME ZONE 'UTC',
         coalesce(async, false), "queueWaitMs", "asyncId"
       FROM input
+      -- A function (or its user) deleted after the call: its record goes with
+      -- it, instead of failing, again and again, the batch of everyone's records.
+      WHERE EXISTS (SELECT 1 FROM "Function" f WHERE f.id = input."functionId" AND f."userId" = input."userId")
       ON CONFLICT (id) DO NOTHING
       RETURNING "userId", "functionId", engine, start, status, "totalMs", "createdAt"
     ), rolled AS (

@@ -323,6 +323,38 @@ describe("sync and async share the function's concurrency", () => {
     // One instance served them all (pids equal): the concurrency bound held.
     expect(new Set([sync.body.result, ...done.map((d) => d.result)]).size).toBe(1);
   });
+
+  it("calls that wait past the pool's queue limit go back to the queue and each runs once", async () => {
+    // Concurrency 1 and 1 s per call: with 4 worker slots, the later calls
+    // wait for the one instance longer than POOL_QUEUE_TIMEOUT_MS (2 s) and
+    // are put back without using an attempt.
+    const fn = await deploy(alice, {
+      name: "oneatatime",
+      runtime: "node",
+      handler: "oneatatime.main",
+      memoryMb: 64,
+      maxConcurrency: 1,
+      code: "exports.main = async (e) => { const t = Date.now(); await new Promise((r) => setTimeout(r, 1000)); return { n: e.n, t, end: Date.now() }; };\n",
+    });
+    const queued = await Promise.all(
+      Array.from({ length: 6 }, (_, n) => callAsync(app, alice, fn, { body: { n } })),
+    );
+    const done = await Promise.all(
+      queued.map((q) => waitForFinal(app, alice.key, q.body.invocationId, 90_000)),
+    );
+    expect(done.map((d) => d.state)).toEqual(Array(6).fill("succeeded"));
+    expect(done.map((d) => d.attempts)).toEqual(Array(6).fill(1));
+    // One at a time: no two runs overlap.
+    const runs = done.map((d) => d.result as { t: number; end: number }).sort((a, b) => a.t - b.t);
+    for (let i = 1; i < runs.length; i++)
+      expect(runs[i]!.t).toBeGreaterThanOrEqual(runs[i - 1]!.end);
+    // One record each (the recorder writes in batches: wait for them).
+    for (const q of queued) {
+      const id = q.body.invocationId;
+      await waitFor(`the record of ${id}`, async () => (await records(id)).length > 0, 10_000);
+      expect(await records(id)).toHaveLength(1);
+    }
+  }, 120_000);
 });
 
 describe("SDK and CLI", () => {

@@ -176,6 +176,49 @@ describe("latency aggregations", () => {
   });
 });
 
+describe("records of deleted functions", () => {
+  it("a call whose function (or user) was deleted before its batch was written does not hold back the others", async () => {
+    const kept = await userWithFunction("kept@example.com");
+    const gone = await userWithFunction("gone@example.com");
+    const leaving = await services.db.function.create({
+      data: { userId: kept.user.id, name: "g", runtime: "python", handler: "g.main" },
+    });
+    const record = (functionId: string, userId: string) => {
+      const id = randomUUID();
+      services.recorder.record({
+        id,
+        functionId,
+        userId,
+        versionNumber: 1,
+        engine: "docker",
+        start: "warm",
+        status: 0,
+        durationMs: 1,
+        queueMs: 0,
+        startMs: 0,
+        execMs: 1,
+        totalMs: 1,
+      });
+      return id;
+    };
+    // Same batch: a call of a function deleted meanwhile, one of a deleted user, and one that stays.
+    const orphan = record(leaving.id, kept.user.id);
+    const orphanOfUser = record(gone.fn.id, gone.user.id);
+    const survivor = record(kept.fn.id, kept.user.id);
+    await services.db.function.delete({ where: { id: leaving.id } });
+    await services.db.user.delete({ where: { id: gone.user.id } });
+    await services.recorder.flush();
+    expect(services.recorder.pending).toBe(0);
+    const ids = (
+      await services.db.invocation.findMany({
+        where: { id: { in: [orphan, orphanOfUser, survivor] } },
+        select: { id: true },
+      })
+    ).map((r) => r.id);
+    expect(ids).toEqual([survivor]);
+  });
+});
+
 describe("GET /metrics", () => {
   it("needs the token and answers Prometheus text", async () => {
     expect((await fetch(`${app.url}/metrics`)).status).toBe(401);
