@@ -25,6 +25,9 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
+    // Draining: /health answers 503 and new calls are refused (a balancer passes
+    // them on); calls in progress finish, then instances go and records are written.
+    await services.drain();
     server.close();
     server.closeIdleConnections();
     await services.close();

@@ -2,6 +2,7 @@ import { apiKeysRouter } from "./routers/api-keys";
 import { authRouter } from "./routers/auth";
 import { functionsRouter } from "./routers/functions";
 import { invocationsRouter } from "./routers/invocations";
+import { nodesRouter } from "./routers/nodes";
 import { schedulesRouter } from "./routers/schedules";
 import { createCallerFactory, router } from "./trpc";
 
@@ -11,6 +12,7 @@ export const appRouter = router({
   apiKeys: apiKeysRouter,
   invocations: invocationsRouter,
   schedules: schedulesRouter,
+  nodes: nodesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,6 +8,8 @@ import { AsyncInvocations } from "./async/service";
 import { createSessionCookie, type SessionCookie } from "./auth/cookie";
 import { createOAuthService, type OAuthService } from "./auth/oauth/service";
 import { AuthRateLimiter } from "./auth/rate-limit";
+import { ClusterBus } from "./cluster/bus";
+import { NodeRegistry } from "./cluster/node-registry";
 import type { Config } from "./config/config";
 import type { Database } from "./db/client";
 import { openDatabase } from "./db/open";
@@ -54,6 +56,12 @@ export interface Services {
   metrics: InvocationMetrics;
   /** Async calls and schedules on the queue (pg-boss) in the same PostgreSQL. */
   asyncCalls: AsyncInvocations;
+  /** This process as a node: its registry row (heartbeat) and the cache bus to the others. */
+  node: NodeRegistry;
+  /** True once stopping began: /health answers 503 and new calls are refused (another node takes them). */
+  readonly draining: boolean;
+  /** Starts draining: this node takes no new calls; the ones in progress finish. */
+  drain(): Promise<void>;
   log: Log;
   close(): Promise<void>;
 }
@@ -112,11 +120,29 @@ export async function startServices(config: Config, log: Log = console.log): Pro
     });
     closers.push(() => asyncCalls.close());
 
+    const apiKeyEvents = new EventEmitter<ApiKeyEvents>();
+    // Other nodes on this database hear this one's changes and revokes, and it theirs.
+    const bus = new ClusterBus({
+      databaseUrl: database.url,
+      functionEvents,
+      apiKeyEvents,
+      forgetEverything: () => functionDirectory.clear(),
+      query: (sql, values) => db.$executeRawUnsafe(sql, ...values),
+      log,
+    });
+    await bus.start();
+    closers.push(() => bus.close());
+    const node = new NodeRegistry(db, runners, config.node, log);
+    await node.start();
+    // Closers run in reverse: the row is marked stopped after everything else closed.
+    closers.splice(closers.indexOf(database.close) + 1, 0, () => node.stop());
+
     const sessionCookie = createSessionCookie({
       secret: config.sessionSecret,
       ttlDays: config.sessionTtlDays,
     });
 
+    let draining = false;
     const services: Services = {
       config,
       db,
@@ -126,12 +152,20 @@ export async function startServices(config: Config, log: Log = console.log): Pro
       oauth: createOAuthService({ config, db, sessionCookie, log }),
       codeStore,
       functionEvents,
-      apiKeyEvents: new EventEmitter<ApiKeyEvents>(),
+      apiKeyEvents,
       runners,
       functionDirectory,
       recorder,
       metrics,
       asyncCalls,
+      node,
+      get draining() {
+        return draining;
+      },
+      async drain() {
+        draining = true;
+        await node.drain();
+      },
       log,
       close: () => closeAll(closers),
     };

@@ -13,7 +13,7 @@ import type { FunctionEvents } from "../services";
 import { type EnqueueResult, Enqueuer } from "./enqueuer";
 import { BOSS_SCHEMA, INVOCATION_QUEUE, startQueue } from "./queue";
 import { type ScheduleRow, Scheduler } from "./scheduler";
-import { notifyStatement, WakeSignal } from "./wake-signal";
+import { createWakeSignal, notifyStatement, type WakeSignal } from "./wake-signal";
 import { AsyncWorker } from "./worker";
 
 export interface AsyncCall {
@@ -99,7 +99,7 @@ export class AsyncInvocations {
       maxQueuedPerUser: config.async.maxQueuedPerUser,
       onQueued: () => worker.wake(),
     });
-    const wake = new WakeSignal(deps.databaseUrl, log);
+    const wake = createWakeSignal(deps.databaseUrl, log);
     let service: AsyncInvocations | undefined;
     const scheduler = new Scheduler(deps.db, (row, tickAt) => service!.fireTick(row, tickAt), log);
     service = new AsyncInvocations(deps, pool, boss, wake, enqueuer, worker, scheduler);

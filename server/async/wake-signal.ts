@@ -1,5 +1,4 @@
-import { EventEmitter } from "node:events";
-import pg from "pg";
+import { notifyStatement as notify, PgNotifications } from "../db/notifications";
 
 /** One channel: "there is new work" (invocations queued) and "schedules changed". */
 export const WAKE_CHANNEL = "cloudless_async";
@@ -13,52 +12,25 @@ export type WakeMessage = { kind: "jobs" } | { kind: "schedules"; functionId?: s
  * next poll. A signal only: the queue's own `FOR UPDATE SKIP LOCKED` fetch
  * still decides who runs what, and a lost signal costs one poll interval.
  */
-export class WakeSignal extends EventEmitter<{ message: [WakeMessage] }> {
-  private client: pg.Client | null = null;
-  private closed = false;
-
-  constructor(
-    private readonly databaseUrl: string,
-    private readonly log: (line: string) => void,
-  ) {
-    super();
-  }
-
-  async start() {
-    const client = new pg.Client({
-      connectionString: this.databaseUrl,
-      application_name: "cloudless-wake",
-    });
-    client.on("notification", (n) => {
-      if (n.channel !== WAKE_CHANNEL) return;
-      try {
-        this.emit("message", JSON.parse(n.payload ?? "{}") as WakeMessage);
-      } catch {
-        this.emit("message", { kind: "jobs" });
-      }
-    });
-    client.on("error", (error) => {
-      this.log(`[wake] listener lost (${error.message}); reconnecting`);
-      this.client = null;
-      void client.end().catch(() => {});
-      if (!this.closed) setTimeout(() => void this.start().catch(() => {}), 1000).unref();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${WAKE_CHANNEL}`);
-    this.client = client;
-    // Anything that happened while not listening: treat as new work.
-    this.emit("message", { kind: "jobs" });
-    this.emit("message", { kind: "schedules" });
-  }
-
-  async close() {
-    this.closed = true;
-    await this.client?.end().catch(() => {});
-    this.client = null;
-  }
+export function createWakeSignal(databaseUrl: string, log: (line: string) => void) {
+  const signal = new PgNotifications<WakeMessage>({
+    databaseUrl,
+    channel: WAKE_CHANNEL,
+    applicationName: "cloudless-wake",
+    fallback: { kind: "jobs" },
+    log,
+  });
+  // Anything that happened while not listening: treat as new work.
+  signal.on("listening", () => {
+    signal.emit("message", { kind: "jobs" });
+    signal.emit("message", { kind: "schedules" });
+  });
+  return signal;
 }
+
+export type WakeSignal = ReturnType<typeof createWakeSignal>;
 
 /** The statement that sends a wake message (inside a transaction: delivered at commit). */
 export function notifyStatement(message: WakeMessage): [string, unknown[]] {
-  return ["SELECT pg_notify($1, $2)", [WAKE_CHANNEL, JSON.stringify(message)]];
+  return notify(WAKE_CHANNEL, message);
 }

@@ -49,6 +49,8 @@ export interface Config {
   runners: RunnerConfig;
   invocations: { maxBodyBytes: number; recordBufferBytes: number };
   async: { concurrency: number; maxQueuedPerUser: number; runGraceSeconds: number };
+  /** This process as a node of a cluster on one database (server/cluster). */
+  node: { id: string; address: string; heartbeatMs: number };
   metricsToken?: string;
 }
 
@@ -167,6 +169,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       concurrency: env.ASYNC_CONCURRENCY,
       maxQueuedPerUser: env.ASYNC_MAX_QUEUED_PER_USER,
       runGraceSeconds: env.ASYNC_RUN_GRACE_SECONDS,
+    },
+    node: {
+      id: env.NODE_ID ?? `${os.hostname()}:${env.PORT}`,
+      address: env.NODE_ADDRESS ?? `${os.hostname()}:${env.PORT}`,
+      heartbeatMs: env.NODE_HEARTBEAT_SECONDS * 1000,
     },
     metricsToken: env.METRICS_TOKEN,
   };

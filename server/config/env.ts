@@ -149,6 +149,13 @@ export const envSchema = z
     /** How long past its timeout a job whose server died stays claimed before another run takes it. */
     ASYNC_RUN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 
+    /** This node's name in the node registry (stable across its restarts); default host name:PORT. */
+    NODE_ID: optionalString,
+    /** Where the balancer reaches this node; default host name:PORT. */
+    NODE_ADDRESS: optionalString,
+    /** How often this node writes its heartbeat; three missed ones show it as down. */
+    NODE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+
     /** Bearer token for GET /metrics (Prometheus); unset = the endpoint is off. */
     METRICS_TOKEN: optionalString.pipe(
       z.string().min(16, "METRICS_TOKEN needs 16+ characters").optional(),

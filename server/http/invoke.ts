@@ -33,6 +33,13 @@ export function createInvokeHandler(services: Services) {
   const authenticate = createRequestAuthenticator(services);
 
   return async function handleInvoke(req: IncomingMessage, res: ServerResponse) {
+    if (services.draining) {
+      // Nothing ran: the balancer may pass the call to another node (proxy_next_upstream http_503).
+      res.setHeader("Retry-After", "1");
+      res.setHeader("Connection", "close");
+      req.resume();
+      return send(res, 503, { error: "This node is shutting down; try again" });
+    }
     try {
       await invoke(req, res);
     } catch (error) {

@@ -48,6 +48,7 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
       });
       return;
     }
+    if (url === "/health" || url.startsWith("/health?")) return serveHealth(services, res);
     if (url === "/metrics" || url.startsWith("/metrics?")) {
       serveMetrics(services, req, res).catch((error) => {
         services.log(`[metrics] ${(error as Error).message}`);
@@ -66,6 +67,26 @@ export function createHttpServer(services: Services, build: ServerBuild): http.S
     }
     if (url.startsWith(TRPC_PREFIX)) return handleTrpc(services, req, res);
     remix(req, res);
+  });
+}
+
+/**
+ * For the balancer and the operator: 200 while this node takes calls, 503
+ * once it drains (stopping). Engines are listed with their state; an engine
+ * being down does not make the node unhealthy (calls to it answer 503 alone).
+ */
+function serveHealth(services: Services, res: ServerResponse) {
+  const engines = services.config.engines.map((name) => {
+    const status = services.runners.engineStatus(name);
+    return status.available
+      ? { name, available: true }
+      : { name, available: false, reason: status.reason };
+  });
+  res.setHeader("Cache-Control", "no-store");
+  sendJson(res, services.draining ? 503 : 200, {
+    node: services.config.node.id,
+    status: services.draining ? "draining" : "up",
+    engines,
   });
 }
 

@@ -33,6 +33,12 @@ export class FunctionDirectory {
     });
   }
 
+  /** Forgets every function (changes may have been missed: see server/cluster/bus.ts). */
+  clear() {
+    this.generation += 1;
+    this.cache.clear();
+  }
+
   find(userId: string, ref: string): Promise<InvocableFunction | null> {
     // Handlers always contain a dot and names never do.
     return this.lookup(

@@ -290,6 +290,14 @@ const PROCEDURES: Record<string, Entry> = {
     expect: refused("NOT_FOUND", "No such async call."),
   },
 
+  // --- nodes: the cluster's capacity, the same for every signed-in user (no user's data).
+  "nodes.list": {
+    kind: "protected",
+    expect: answered((list: { self: string; nodes: Array<{ id: string; state: string }> }) => {
+      expect(list.nodes).toEqual([expect.objectContaining({ id: list.self, state: "up" })]);
+    }),
+  },
+
   // --- schedules: the victim's function and schedule.
   "schedules.list": {
     kind: "protected",
