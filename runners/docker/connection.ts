@@ -19,9 +19,12 @@ export type DockerAddress =
  */
 export function parseDockerHost(host: string | undefined, tls: boolean): DockerAddress {
   if (!host) {
-    return tls ? { kind: "tcp", host: "localhost", port: 2376 } : { kind: "unix", socketPath: LOCAL_SOCKET };
+    return tls
+      ? { kind: "tcp", host: "localhost", port: 2376 }
+      : { kind: "unix", socketPath: LOCAL_SOCKET };
   }
-  if (host.startsWith("unix://")) return { kind: "unix", socketPath: host.slice(7) || LOCAL_SOCKET };
+  if (host.startsWith("unix://"))
+    return { kind: "unix", socketPath: host.slice(7) || LOCAL_SOCKET };
   if (!host.startsWith("tcp://")) {
     throw new Error(`DOCKER_HOST must be unix:///path or tcp://host:port (got "${host}")`);
   }
@@ -78,11 +81,7 @@ export function openDockerConnection(settings: DockerSettings): DockerConnection
   }
 }
 
-function open(
-  address: DockerAddress,
-  where: string,
-  tls: DockerSettings["tls"],
-): DockerConnection {
+function open(address: DockerAddress, where: string, tls: DockerSettings["tls"]): DockerConnection {
   if (address.kind === "unix") {
     return {
       ok: true,
@@ -97,7 +96,13 @@ function open(
       ok: true,
       where,
       remote: true,
-      docker: new Docker({ ...base, protocol: "http", ca: undefined, cert: undefined, key: undefined }),
+      docker: new Docker({
+        ...base,
+        protocol: "http",
+        ca: undefined,
+        cert: undefined,
+        key: undefined,
+      }),
     };
   }
   const files = readCertFiles(tls.certPath);
@@ -140,7 +145,10 @@ function readCertFiles(
     // Like the Docker CLI, no cert.pem/key.pem means no client certificate (an engine with --tlsverify refuses that).
     return { ok: true, pem: { ca, cert, key } };
   } catch (error) {
-    return { ok: false, reason: `Cannot read the TLS files in ${dir}: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: `Cannot read the TLS files in ${dir}: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -157,4 +165,16 @@ export async function pingDocker(docker: Docker, timeoutMs: number): Promise<voi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * One readable line from a failed engine request: OpenSSL's verbose form
+ * ("80CC…:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad
+ * certificate:…") shortened to what went wrong, whitespace collapsed.
+ */
+export function describeDockerError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const openssl = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(message);
+  const text = openssl ? openssl[1]! : message;
+  return text.replace(/\s+/g, " ").trim();
 }

@@ -20,7 +20,12 @@ import {
   RUNTIMES,
   type RuntimeName,
 } from "../types";
-import { type DockerConnection, openDockerConnection, pingDocker } from "./connection";
+import {
+  type DockerConnection,
+  describeDockerError,
+  openDockerConnection,
+  pingDocker,
+} from "./connection";
 import { openExecRelay, relayCommand } from "./exec-relay";
 import { DockerImageBuilder } from "./image-builder";
 import { DockerInstance } from "./instance";
@@ -88,7 +93,7 @@ export class DockerEngine implements Engine {
     } catch (error) {
       this.state = {
         available: false,
-        reason: `Cannot reach the Docker engine at ${connection.where} (${(error as Error).message}). ${this.reachHint()}`,
+        reason: `Cannot reach the Docker engine at ${connection.where} (${describeDockerError(error)}). ${this.reachHint()}`,
       };
       return;
     }
@@ -213,12 +218,7 @@ export class DockerEngine implements Engine {
     const container = await this.docker.createContainer({
       name: `cloudless-${this.config.ownerId.slice(0, 8)}-${id}`,
       Image: image.tag,
-      Cmd: [
-        image.interpreter,
-        AGENT_GUEST_PATH[spec.runtime],
-        "--socket",
-        guestSocket,
-      ],
+      Cmd: [image.interpreter, AGENT_GUEST_PATH[spec.runtime], "--socket", guestSocket],
       User: AGENT_USER,
       WorkingDir: "/tmp",
       Labels: {
@@ -261,8 +261,7 @@ export class DockerEngine implements Engine {
       dir
         ? { socketPath: path.join(dir, "agent.sock") }
         : {
-            connect: () =>
-              openExecRelay(container, relay, AGENT_USER, this.config.bootTimeoutMs),
+            connect: () => openExecRelay(container, relay, AGENT_USER, this.config.bootTimeoutMs),
           },
     );
     try {

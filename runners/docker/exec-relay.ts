@@ -98,10 +98,15 @@ export async function openExecRelay(
       Tty: false,
       abortSignal: abort.signal,
     });
-    const raw = (await exec.start({ hijack: true, stdin: true, abortSignal: abort.signal })) as Socket;
+    const raw = (await exec.start({
+      hijack: true,
+      stdin: true,
+      abortSignal: abort.signal,
+    })) as Socket;
     return new ExecStream(raw);
   } catch (error) {
-    if (abort.signal.aborted) throw new Error(`the Docker engine did not start the agent relay in ${timeoutMs} ms`);
+    if (abort.signal.aborted)
+      throw new Error(`the Docker engine did not start the agent relay in ${timeoutMs} ms`);
     throw error;
   } finally {
     clearTimeout(timer);

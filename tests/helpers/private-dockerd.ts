@@ -59,7 +59,12 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
     args.push(`--host=tcp://127.0.0.1:${options.tcp.port}`);
     const tls = options.tcp.tls;
     if (tls) {
-      args.push("--tlsverify", `--tlscacert=${tls.ca}`, `--tlscert=${tls.cert}`, `--tlskey=${tls.key}`);
+      args.push(
+        "--tlsverify",
+        `--tlscacert=${tls.ca}`,
+        `--tlscert=${tls.cert}`,
+        `--tlskey=${tls.key}`,
+      );
     }
   }
   const out = fs.openSync(logFile, "a");
