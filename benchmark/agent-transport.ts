@@ -38,7 +38,7 @@ const CODE: Record<RuntimeName, string> = {
 async function measure(label: string, env: Record<string, string>) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cloudless-transport-"));
   const config = loadConfig({
-    NODE_ENV: "production",
+    NODE_ENV: "development",
     DATA_DIR: dataDir,
     DATABASE_URL: "postgres://unused@127.0.0.1:1/unused",
     ENGINES: "docker",
@@ -98,6 +98,12 @@ const dockerd = await startPrivateDockerd({
   name: "bench",
   tcp: { port: await freePort(), tls: pki.server },
 });
+// Ctrl-C or a kill still stops the engine it started, and only that.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void dockerd.stop().finally(() => process.exit(130));
+  });
+}
 try {
   const rows = [
     await measure("local engine, unix socket", { DOCKER_AGENT_TRANSPORT: "socket" }),

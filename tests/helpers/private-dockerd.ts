@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -96,8 +96,10 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
         await exited;
       }
     }
-    // dockerd unmounts its layers on a clean stop; what is left is plain files.
+    // dockerd unmounts its layers on a clean stop; after a SIGKILL some stay mounted.
+    unmountUnder(root);
     fs.rmSync(root, { recursive: true, force: true });
+    removeCgroupParent(`cloudless-${options.name}`);
   };
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
@@ -125,4 +127,36 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
     log,
     stop,
   };
+}
+
+/** Lazily unmounts whatever is still mounted below `root` (deepest first). */
+function unmountUnder(root: string) {
+  const mounts = fs
+    .readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((point) => point === root || point.startsWith(`${root}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of mounts) spawnSync("umount", ["-l", point]);
+}
+
+/** The (empty, once its containers are gone) cgroup folders dockerd made for --cgroup-parent. */
+function removeCgroupParent(name: string) {
+  const base = "/sys/fs/cgroup";
+  for (const controller of fs.existsSync(base) ? fs.readdirSync(base) : []) {
+    const dir = path.join(base, controller, name);
+    if (!fs.existsSync(dir)) continue;
+    // Children first; rmdir (not rm -r) is how cgroup folders go.
+    const walk = (d: string) => {
+      for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(path.join(d, entry.name));
+      }
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // Still in use (a container left running): leave it.
+      }
+    };
+    walk(dir);
+  }
 }
