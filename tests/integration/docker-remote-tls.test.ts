@@ -134,6 +134,43 @@ describe("a Docker engine on another host, over TLS", () => {
     expect(await ownerContainers(ownerOf(app))).toEqual([]);
   });
 
+  it("replaces a relay that dropped between calls: the next call is warm, on the same container", async () => {
+    const who = await deploy(alice, {
+      name: "who",
+      runtime: "python",
+      handler: "who.main",
+      code: "import socket\ndef main(event, context):\n    return socket.gethostname()\n",
+    });
+    const first = await callOk(app, alice, who);
+    const container = dockerd.docker.getContainer(first.result as string);
+    // Kill the relay (not the agent) from outside, as a dropped API connection would end it.
+    const killer = await container.exec({
+      Cmd: [
+        "python3",
+        "-I",
+        "-S",
+        "-c",
+        "import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n    cmd = open(f'/proc/{p}/cmdline', 'rb').read().split(b'\\0')\n    if b'-S' in cmd and int(p) != os.getpid():\n        os.kill(int(p), signal.SIGKILL)\n        print(p)\n",
+      ],
+      User: "65534:65534",
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await killer.start({});
+    const killed = await new Promise<string>((resolve) => {
+      let text = "";
+      stream.on("data", (c: Buffer) => {
+        text += c.toString("latin1");
+      });
+      stream.on("end", () => resolve(text));
+    });
+    expect(killed).toMatch(/\d+/);
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await callOk(app, alice, who);
+    // Only a new relay could have carried this call: the old one is dead.
+    expect(after).toMatchObject({ start: "warm", result: first.result });
+  });
+
   it("keeps the deadline: a call past its timeout answers 504 and its container is removed", async () => {
     const slow = await deploy(alice, {
       name: "slow",
