@@ -1,9 +1,33 @@
 import http from "node:http";
+import type { Duplex } from "node:stream";
 
-export interface AgentAddress {
-  socketPath?: string;
-  host?: string;
-  port?: number;
+/**
+ * How the agent is reached: a unix socket (local Docker), a TCP port (Nanos),
+ * or a stream opened on demand (a remote Docker engine's exec relay, see
+ * docker/exec-relay.ts).
+ */
+export type AgentAddress =
+  | { socketPath: string }
+  | { host: string; port: number }
+  | { connect: () => Promise<Duplex> };
+
+/** A keep-alive agent whose connections are streams some other transport opens. */
+class StreamAgent extends http.Agent {
+  constructor(private readonly open: () => Promise<Duplex>) {
+    super({ keepAlive: true, maxSockets: 1 });
+  }
+
+  override createConnection(
+    _options: http.ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    // Node's agent waits for the callback when nothing is returned.
+    this.open().then(
+      (stream) => callback?.(null, stream),
+      (error: Error) => callback?.(new AgentConnectionError(error.message), undefined as never),
+    );
+    return undefined;
+  }
 }
 
 export class AgentConnectionError extends Error {}
@@ -30,13 +54,24 @@ export interface RunResult {
 
 /**
  * HTTP/1.1 keep-alive client of one instance's agent, over its unix socket
- * (Docker) or a loopback TCP port (Nanos). One socket, reused for every call:
- * the round trip stays in the tens of microseconds.
+ * (Docker), a loopback TCP port (Nanos) or an exec relay (remote Docker). One
+ * connection, reused for every call: on a socket the round trip stays in the
+ * tens of microseconds.
  */
 export class AgentClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent: http.Agent;
+  private readonly target: http.RequestOptions;
 
-  constructor(readonly address: AgentAddress) {}
+  constructor(readonly address: AgentAddress) {
+    if ("connect" in address) {
+      this.agent = new StreamAgent(address.connect);
+      // Only names the connection in the agent's pool; nothing dials it.
+      this.target = { host: "agent.invalid", port: 80 };
+    } else {
+      this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      this.target = address;
+    }
+  }
 
   request<T>(
     method: "GET" | "POST",
@@ -48,7 +83,7 @@ export class AgentClient {
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
-          ...this.address,
+          ...this.target,
           agent: this.agent,
           method,
           path,

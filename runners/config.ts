@@ -12,8 +12,16 @@ export interface RunnerConfig {
   /** The iptables command the network isolation rules are installed with (e.g. iptables-legacy). */
   iptables: string;
   docker: {
-    /** DOCKER_HOST-style address; unset = the local socket. */
+    /** DOCKER_HOST-style address (unix:///path, tcp://host:port); unset = the local socket. */
     host?: string;
+    /** TLS with the engine verified (DOCKER_TLS_VERIFY): ca.pem, cert.pem, key.pem in certPath. */
+    tls?: { certPath: string };
+    /**
+     * How the agent in a container is reached: a bind-mounted unix socket
+     * (needs the engine on this host), an exec relay over the Docker API, or
+     * auto (socket for a unix:// engine, exec for tcp://).
+     */
+    agentTransport: "auto" | "socket" | "exec";
     cpus: number;
     pidsLimit: number;
     tmpMb: number;

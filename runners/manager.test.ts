@@ -102,7 +102,7 @@ function config(pools: Partial<RunnerConfig["pools"]> = {}): RunnerConfig {
     interpreters: { python: "python3", node: "node" },
     customImages: {},
     iptables: "iptables",
-    docker: { cpus: 1, pidsLimit: 64, tmpMb: 16 },
+    docker: { agentTransport: "auto", cpus: 1, pidsLimit: 64, tmpMb: 16 },
     nanos: {
       qemu: "qemu-system-x86_64",
       opsDir: "/nonexistent/.ops",

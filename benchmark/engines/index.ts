@@ -1,5 +1,5 @@
-import Docker from "dockerode";
 import type { RunnerConfig } from "../../runners/config";
+import { openDockerConnection, pingDocker } from "../../runners/docker/connection";
 import { locateNanos } from "../../runners/nanos/availability";
 import type { EngineName, RuntimeName } from "../../runners/types";
 import { DockerBench } from "./docker";
@@ -75,15 +75,16 @@ export type Availability = { available: true } | { available: false; reason: str
  */
 const PROBES: Record<EngineName, (config: RunnerConfig) => Promise<Availability>> = {
   docker: async (config) => {
-    // dockerode reads DOCKER_HOST itself, as the server's engine does.
+    // The server's engine's own connection (DOCKER_HOST, TLS), so both see the same engine.
+    const connection = openDockerConnection(config.docker);
+    if (!connection.ok) return { available: false, reason: connection.reason };
     try {
-      await new Docker().ping();
+      await pingDocker(connection.docker, 10_000);
       return { available: true };
     } catch (error) {
-      const where = config.docker.host ?? "/var/run/docker.sock";
       return {
         available: false,
-        reason: `cannot reach the Docker engine at ${where} (${(error as Error).message})`,
+        reason: `cannot reach the Docker engine at ${connection.where} (${(error as Error).message})`,
       };
     }
   },

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import type { RunnerConfig } from "../config";
 import { AGENT_GUEST_PATH } from "../images/runtime-files";
 import { transition } from "../instance-state";
@@ -20,32 +20,59 @@ import {
   RUNTIMES,
   type RuntimeName,
 } from "../types";
+import {
+  type DockerConnection,
+  describeDockerError,
+  openDockerConnection,
+  pingDocker,
+} from "./connection";
+import { openExecRelay, relayCommand } from "./exec-relay";
 import { DockerImageBuilder } from "./image-builder";
 import { DockerInstance } from "./instance";
 
 const MiB = 1024 * 1024;
 const GUEST_DIR = "/run/cloudless";
+const AGENT_USER = "65534:65534";
+/** An engine that does not answer a ping in this long is reported unavailable (not waited on). */
+const PING_TIMEOUT_MS = 10_000;
+
+/** How the node reaches the agent in a container (decision 0015). */
+export type AgentTransport = "socket" | "exec";
 
 /**
  * Functions in Docker containers (dockerode against the local engine or
- * DOCKER_HOST). Each container: the runtime image, the agent on a unix socket
- * in a bind-mounted host folder, no network unless asked, read-only root with
- * a small /tmp, a non-root user, no capabilities, no-new-privileges, and
+ * DOCKER_HOST, over TLS when DOCKER_TLS_VERIFY is set). Each container: the
+ * runtime image, the agent on a unix socket (in a bind-mounted host folder for
+ * an engine on this host, in a container-local tmpfs reached through an exec
+ * relay for one on another host), no network unless asked, read-only root
+ * with a small /tmp, a non-root user, no capabilities, no-new-privileges, and
  * memory, CPU and pids limits.
  */
 export class DockerEngine implements Engine {
   readonly name = "docker" as const;
-  private readonly docker: Docker;
+  private readonly connection: DockerConnection;
+  /** Bind-mounted socket for a local engine; an exec relay for a remote one (or when configured). */
+  readonly transport: AgentTransport;
   private state: EngineStatus = { available: false, reason: "Docker engine not started yet" };
   private images = new Map<RuntimeName, { tag: string; interpreter: string }>();
   private readonly instancesDir: string;
   private networkGuard: NetworkGuardStatus = { ok: false, reason: "not set up yet" };
 
   constructor(private readonly config: RunnerConfig) {
-    this.docker = config.docker.host
-      ? new Docker(dockerHostOptions(config.docker.host))
-      : new Docker();
+    this.connection = openDockerConnection(config.docker);
+    const remote = this.connection.ok && this.connection.remote;
+    this.transport =
+      config.docker.agentTransport === "auto"
+        ? remote
+          ? "exec"
+          : "socket"
+        : config.docker.agentTransport;
     this.instancesDir = path.join(config.dataDir, "instances", "docker");
+  }
+
+  private get docker(): Docker {
+    if (!this.connection.ok) throw new EngineUnavailableError(this.connection.reason);
+    return this.connection.docker;
   }
 
   status(): EngineStatus {
@@ -53,13 +80,20 @@ export class DockerEngine implements Engine {
   }
 
   async start(progress: (line: string) => void = () => {}) {
-    try {
-      await this.docker.ping();
-    } catch (error) {
-      const where = this.config.docker.host ?? "/var/run/docker.sock";
+    const connection = this.connection;
+    if (!connection.ok) {
       this.state = {
         available: false,
-        reason: `Cannot reach the Docker engine at ${where} (${(error as Error).message}). Install and start it (scripts/setup-docker.sh) or set DOCKER_HOST.`,
+        reason: `Cannot use the Docker engine at ${connection.where}: ${connection.reason}`,
+      };
+      return;
+    }
+    try {
+      await pingDocker(connection.docker, PING_TIMEOUT_MS);
+    } catch (error) {
+      this.state = {
+        available: false,
+        reason: `Cannot reach the Docker engine at ${connection.where} (${describeDockerError(error)}). ${this.reachHint()}`,
       };
       return;
     }
@@ -93,6 +127,16 @@ export class DockerEngine implements Engine {
     }
   }
 
+  private reachHint(): string {
+    if (!this.connection.ok || !this.connection.remote) {
+      return "Install and start it (scripts/setup-docker.sh) or set DOCKER_HOST.";
+    }
+    if (this.config.docker.tls) {
+      return `Check that it listens there with --tlsverify, and that ${this.config.docker.tls.certPath} holds the CA that signed its certificate (ca.pem) and a client certificate it trusts (cert.pem, key.pem).`;
+    }
+    return "Check that it listens there; an engine started with --tlsverify also needs DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH.";
+  }
+
   /** Containers and folders that a previous process of this installation left behind. */
   private async removeLeftovers(progress: (line: string) => void) {
     const leftovers = await this.docker.listContainers({
@@ -118,9 +162,11 @@ export class DockerEngine implements Engine {
    * engine's host firewall is not ours to set, so there the network stays off.
    */
   private async isolateNetwork(): Promise<NetworkGuardStatus> {
-    const host = this.config.docker.host;
-    if (host && !host.startsWith("unix://")) {
-      return { ok: false, reason: `the Docker engine at ${host} is on another host` };
+    if (!this.connection.ok || this.connection.remote) {
+      return {
+        ok: false,
+        reason: `the Docker engine at ${this.connection.where} is on another host`,
+      };
     }
     const existing = await this.docker.listNetworks({
       filters: { name: [CONTAINER_NETWORK.name] },
@@ -157,20 +203,23 @@ export class DockerEngine implements Engine {
     }
     const started = performance.now();
     const id = randomBytes(6).toString("hex");
-    const dir = path.join(this.instancesDir, id);
-    await fs.mkdir(dir, { recursive: true });
-    // The agent runs as nobody and creates its socket here.
-    await fs.chmod(dir, 0o777);
+    const guestSocket = `${GUEST_DIR}/agent.sock`;
+    // Local engine: the socket's folder is a host folder bind-mounted into the
+    // container. Exec relay: a tmpfs of the container's own, owned by the agent's user.
+    const dir = this.transport === "socket" ? path.join(this.instancesDir, id) : undefined;
+    if (dir) {
+      await fs.mkdir(dir, { recursive: true });
+      // The agent runs as nobody and creates its socket here.
+      await fs.chmod(dir, 0o777);
+    }
+    const socketFolder: Pick<Docker.HostConfig, "Binds" | "Tmpfs"> = dir
+      ? { Binds: [`${dir}:${GUEST_DIR}`] }
+      : { Tmpfs: { [GUEST_DIR]: "rw,nosuid,nodev,noexec,size=1m,uid=65534,gid=65534,mode=0700" } };
     const container = await this.docker.createContainer({
       name: `cloudless-${this.config.ownerId.slice(0, 8)}-${id}`,
       Image: image.tag,
-      Cmd: [
-        image.interpreter,
-        AGENT_GUEST_PATH[spec.runtime],
-        "--socket",
-        `${GUEST_DIR}/agent.sock`,
-      ],
-      User: "65534:65534",
+      Cmd: [image.interpreter, AGENT_GUEST_PATH[spec.runtime], "--socket", guestSocket],
+      User: AGENT_USER,
       WorkingDir: "/tmp",
       Labels: {
         [LABELS.managed]: "true",
@@ -179,20 +228,29 @@ export class DockerEngine implements Engine {
         [LABELS.runtime]: spec.runtime,
       },
       HostConfig: {
-        Binds: [`${dir}:${GUEST_DIR}`],
         Memory: spec.memoryMb * MiB,
         // Swap limit equal to the memory limit: no swap, so exhaustion is an OOM kill, not a crawl.
         MemorySwap: spec.memoryMb * MiB,
         NanoCpus: Math.round(this.config.docker.cpus * 1e9),
         PidsLimit: this.config.docker.pidsLimit,
         ReadonlyRootfs: true,
-        Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${this.config.docker.tmpMb}m,mode=1777` },
+        Tmpfs: {
+          "/tmp": `rw,nosuid,nodev,size=${this.config.docker.tmpMb}m,mode=1777`,
+          ...socketFolder.Tmpfs,
+        },
+        Binds: socketFolder.Binds,
         CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges"],
         NetworkMode: spec.network ? CONTAINER_NETWORK.name : "none",
         LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
       },
     });
+    const relay = relayCommand(
+      spec.runtime,
+      image.interpreter,
+      guestSocket,
+      Math.ceil(this.config.bootTimeoutMs / 1000),
+    );
     const instance = new DockerInstance(
       id,
       spec.runtime,
@@ -200,7 +258,11 @@ export class DockerEngine implements Engine {
       spec.network,
       container,
       dir,
-      path.join(dir, "agent.sock"),
+      dir
+        ? { socketPath: path.join(dir, "agent.sock") }
+        : {
+            connect: () => openExecRelay(container, relay, AGENT_USER, this.config.bootTimeoutMs),
+          },
     );
     try {
       await container.start();
@@ -222,10 +284,4 @@ export class DockerEngine implements Engine {
   async stop() {
     // Instances are destroyed by the manager; nothing engine-wide to release.
   }
-}
-
-function dockerHostOptions(host: string): Docker.DockerOptions {
-  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
-  const url = new URL(host.replace(/^tcp:/, "http:"));
-  return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
 }

@@ -1,12 +1,15 @@
 import fs from "node:fs/promises";
 import type Docker from "dockerode";
-import { AgentClient } from "../agent-client";
+import { type AgentAddress, AgentClient } from "../agent-client";
 import { type InstanceState, transition } from "../instance-state";
 import type { EngineName, Instance, InstanceDiagnosis, RuntimeName } from "../types";
 
 const MiB = 1024 * 1024;
 
-/** A container running the agent, reached through the unix socket in its host folder. */
+/**
+ * A container running the agent, reached through the unix socket in its host
+ * folder (local engine) or through an exec relay (remote engine; no folder).
+ */
 export class DockerInstance implements Instance {
   readonly engine: EngineName = "docker";
   state: InstanceState = "starting";
@@ -20,10 +23,10 @@ export class DockerInstance implements Instance {
     public memoryMb: number,
     readonly network: boolean,
     private readonly container: Docker.Container,
-    private readonly dir: string,
-    socketPath: string,
+    private readonly dir: string | undefined,
+    address: AgentAddress,
   ) {
-    this.agent = new AgentClient({ socketPath });
+    this.agent = new AgentClient(address);
   }
 
   async resize(memoryMb: number) {
@@ -69,7 +72,7 @@ export class DockerInstance implements Instance {
       this.state = transition(this.state, "remove");
       this.agent.close();
       await this.container.remove({ force: true, v: true }).catch(() => {});
-      await fs.rm(this.dir, { recursive: true, force: true }).catch(() => {});
+      if (this.dir) await fs.rm(this.dir, { recursive: true, force: true }).catch(() => {});
     })();
     return this.destroyed;
   }

@@ -70,4 +70,30 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ DATA_DIR: dataDir, NODE_ENV: "production" })).toThrow(ConfigError);
     expect(fs.existsSync(dataDir)).toBe(false);
   });
+
+  it("Docker: TLS only with DOCKER_TLS_VERIFY, certificates from DOCKER_CERT_PATH or ~/.docker", () => {
+    const plain = loadConfig({ DATA_DIR: tempDir(), DOCKER_HOST: "tcp://10.0.0.5:2375" });
+    expect(plain.runners.docker).toMatchObject({
+      host: "tcp://10.0.0.5:2375",
+      agentTransport: "auto",
+    });
+    expect(plain.runners.docker.tls).toBeUndefined();
+    // As the Docker CLI: DOCKER_CERT_PATH alone does not turn TLS on.
+    expect(
+      loadConfig({ DATA_DIR: tempDir(), DOCKER_CERT_PATH: "/certs" }).runners.docker.tls,
+    ).toBeUndefined();
+    const tls = loadConfig({
+      DATA_DIR: tempDir(),
+      DOCKER_HOST: "tcp://10.0.0.5:2376",
+      DOCKER_TLS_VERIFY: "1",
+      DOCKER_CERT_PATH: "certs/remote",
+      DOCKER_AGENT_TRANSPORT: "exec",
+    });
+    expect(tls.runners.docker).toMatchObject({
+      tls: { certPath: path.resolve("certs/remote") },
+      agentTransport: "exec",
+    });
+    const home = loadConfig({ DATA_DIR: tempDir(), DOCKER_TLS_VERIFY: "true" });
+    expect(home.runners.docker.tls).toEqual({ certPath: path.join(os.homedir(), ".docker") });
+  });
 });

@@ -133,6 +133,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       iptables: env.IPTABLES,
       docker: {
         host: env.DOCKER_HOST,
+        tls: env.DOCKER_TLS_VERIFY
+          ? { certPath: path.resolve(env.DOCKER_CERT_PATH ?? path.join(os.homedir(), ".docker")) }
+          : undefined,
+        agentTransport: env.DOCKER_AGENT_TRANSPORT,
         cpus: env.DOCKER_CPUS,
         pidsLimit: env.DOCKER_PIDS_LIMIT,
         tmpMb: env.DOCKER_TMP_MB,

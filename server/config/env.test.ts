@@ -89,6 +89,13 @@ describe("environment parsing", () => {
     [{ DATABASE_URL: "not a url" }, "DATABASE_URL:"],
     [{ SESSION_TTL_DAYS: "0" }, "SESSION_TTL_DAYS:"],
     [{ AUTH_RATE_LIMIT_PER_IP: "-1" }, "AUTH_RATE_LIMIT_PER_IP:"],
+    [
+      { DOCKER_HOST: "ssh://me@host" },
+      "DOCKER_HOST: Use unix:///path/to/docker.sock or tcp://host:port",
+    ],
+    [{ DOCKER_HOST: "10.0.0.5:2376" }, "DOCKER_HOST: Use unix:///path/to/docker.sock"],
+    [{ DOCKER_TLS_VERIFY: "sometimes" }, "DOCKER_TLS_VERIFY:"],
+    [{ DOCKER_AGENT_TRANSPORT: "carrier-pigeon" }, "DOCKER_AGENT_TRANSPORT:"],
   ])("explains an invalid value: %j", (source, expected) => {
     const message = configError(source);
     expect(message.startsWith("Invalid configuration:\n")).toBe(true);

@@ -79,7 +79,19 @@ export const envSchema = z
     ENGINES: z.string().default("docker,nanos"),
     /** The iptables command for network isolation (network-guard.ts); e.g. iptables-legacy. */
     IPTABLES: z.string().min(1).default("iptables"),
-    DOCKER_HOST: optionalString,
+    /** The Docker engine, as the Docker CLI reads it: unix:///path or tcp://host:port. */
+    DOCKER_HOST: optionalString.pipe(
+      z
+        .string()
+        .regex(/^(unix|tcp):\/\//, "Use unix:///path/to/docker.sock or tcp://host:port")
+        .optional(),
+    ),
+    /** TLS to the engine, verifying its certificate (as the Docker CLI's DOCKER_TLS_VERIFY). */
+    DOCKER_TLS_VERIFY: boolFromEnv,
+    /** ca.pem, cert.pem and key.pem for DOCKER_TLS_VERIFY; unset = ~/.docker. */
+    DOCKER_CERT_PATH: optionalString,
+    /** How the agent in a container is reached: auto (socket for unix://, exec for tcp://), socket, exec. */
+    DOCKER_AGENT_TRANSPORT: z.enum(["auto", "socket", "exec"]).default("auto"),
     DOCKER_CPUS: z.coerce.number().min(0.1).max(64).default(1),
     DOCKER_PIDS_LIMIT: z.coerce.number().int().min(8).max(100_000).default(64),
     DOCKER_TMP_MB: z.coerce.number().int().min(1).max(4096).default(64),

@@ -21,6 +21,10 @@ export const DOCKER_ENV = {
   // Small containers and few of them: the machine has two cores shared with other work.
   POOL_GENERIC_MEMORY_MB: "64",
   BOOT_TIMEOUT_MS: "20000",
+  // TEST_DOCKER_AGENT_TRANSPORT=exec runs the Docker suites over the remote engines' exec relay.
+  ...(process.env.TEST_DOCKER_AGENT_TRANSPORT
+    ? { DOCKER_AGENT_TRANSPORT: process.env.TEST_DOCKER_AGENT_TRANSPORT }
+    : {}),
 };
 
 export interface Tenant extends TestUser {
