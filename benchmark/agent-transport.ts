@@ -17,7 +17,7 @@ import { DockerEngine } from "../runners/docker/engine";
 import type { RuntimeName } from "../runners/types";
 import { loadConfig } from "../server/config/config";
 import { freePort } from "../tests/helpers/ports";
-import { startPrivateDockerd } from "../tests/helpers/private-dockerd";
+import { startPrivateDockerd } from "../scripts/lib/private-dockerd";
 import { makeTestPki } from "../tests/helpers/tls-certs";
 import { summarize } from "./stats";
 

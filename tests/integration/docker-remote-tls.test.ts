@@ -17,7 +17,7 @@ import {
   waitFor,
 } from "../helpers/docker";
 import { freePort } from "../helpers/ports";
-import { type PrivateDockerd, startPrivateDockerd } from "../helpers/private-dockerd";
+import { type PrivateDockerd, startPrivateDockerd } from "../../scripts/lib/private-dockerd";
 import { makeTestPki, type TestPki } from "../helpers/tls-certs";
 
 // A node driving a Docker engine "on another host": a second dockerd of the

@@ -5,7 +5,7 @@ import path from "node:path";
 import Docker from "dockerode";
 
 /**
- * A Docker engine of a test's own, beside the machine's one: its own data
+ * A Docker engine of its own (a test's, or a node's in `npm run cluster`), beside the machine's one: its own data
  * root, exec root (and so its own containerd), pid file, unix socket and
  * cgroup parent, with no bridge and no iptables rules, so it never touches the
  * system engine's containers, networks or firewall. Stopping it stops only
@@ -32,11 +32,18 @@ export interface PrivateDockerdOptions {
     tls?: { ca: string; cert: string; key: string };
   };
   startTimeoutMs?: number;
+  /**
+   * A folder of its own that outlives it (images built there are kept for the
+   * next start; `npm run cluster`). Default: a temp folder removed at stop.
+   */
+  root?: string;
 }
 
 export async function startPrivateDockerd(options: PrivateDockerdOptions): Promise<PrivateDockerd> {
   // Short paths: containerd's sockets live under the exec root, and unix socket paths are limited to 108 bytes.
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `dk-${options.name}-`));
+  const keep = options.root !== undefined;
+  if (options.root) fs.mkdirSync(options.root, { recursive: true });
+  const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), `dk-${options.name}-`));
   const dataRoot = path.join(root, "data");
   const execRoot = path.join(root, "exec");
   const socket = path.join(root, "docker.sock");
@@ -98,7 +105,7 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
     }
     // dockerd unmounts its layers on a clean stop; after a SIGKILL some stay mounted.
     unmountUnder(root);
-    fs.rmSync(root, { recursive: true, force: true });
+    if (!keep) fs.rmSync(root, { recursive: true, force: true });
     removeCgroupParent(`cloudless-${options.name}`);
   };
 
@@ -106,7 +113,7 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
   for (;;) {
     if (!running) {
       const text = log();
-      fs.rmSync(root, { recursive: true, force: true });
+      if (!keep) fs.rmSync(root, { recursive: true, force: true });
       throw new Error(`Private dockerd exited during start:\n${text.slice(-3000)}`);
     }
     const ok = await docker.ping().then(
