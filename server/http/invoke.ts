@@ -124,6 +124,11 @@ export function createInvokeHandler(services: Services) {
     try {
       outcome = await runners.invoke(engine, fn.target, { invocationId, args, event });
     } catch (error) {
+      if (services.draining && !(error instanceof CodeUnavailableError)) {
+        // Stopping took the pool this call waited for; it did not run, so another node may take it.
+        res.setHeader("Retry-After", "1");
+        return send(res, 503, { error: "This node is shutting down; try again" });
+      }
       if (error instanceof ConcurrencyLimitError) {
         return send(res, 429, {
           error: `Over this function's concurrency (${fn.target.maxConcurrency}): ${error.message}`,

@@ -17,10 +17,11 @@ export interface ServerProcess {
 
 export async function startServerProcess(
   env: Record<string, string>,
-  options: { dataDir?: string; timeoutMs?: number } = {},
+  /** port: a fixed one (a node restarted where the balancer expects it); default a free one. */
+  options: { dataDir?: string; timeoutMs?: number; port?: number } = {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "cloudless-test-proc-"));
-  const port = await freePort();
+  const port = options.port || (await freePort());
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/root",

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../runners/labels";
+import { type PrivateDockerd, startPrivateDockerd } from "../../scripts/lib/private-dockerd";
 import { startTestApp, type TestApp } from "../helpers/app";
 import {
   call,
@@ -17,7 +18,6 @@ import {
   waitFor,
 } from "../helpers/docker";
 import { freePort } from "../helpers/ports";
-import { type PrivateDockerd, startPrivateDockerd } from "../../scripts/lib/private-dockerd";
 import { makeTestPki, type TestPki } from "../helpers/tls-certs";
 
 // A node driving a Docker engine "on another host": a second dockerd of the
