@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
+import http from "node:http";
+import https from "node:https";
 import path from "node:path";
 import Docker from "dockerode";
 import type { RunnerConfig } from "../config";
@@ -25,6 +27,8 @@ import { DockerInstance } from "./instance";
 
 const MiB = 1024 * 1024;
 const GUEST_DIR = "/run/cloudless";
+/** A liveness probe (engine-watch.ts) gives up after this long: a hung engine counts as lost. */
+const PING_TIMEOUT_MS = 2000;
 
 /**
  * Functions in Docker containers (dockerode against the local engine or
@@ -36,16 +40,37 @@ const GUEST_DIR = "/run/cloudless";
 export class DockerEngine implements Engine {
   readonly name = "docker" as const;
   private readonly docker: Docker;
+  /** The same engine for liveness probes only, over a new connection each time (see check()). */
+  private readonly prober: Docker;
   private state: EngineStatus = { available: false, reason: "Docker engine not started yet" };
   private images = new Map<RuntimeName, { tag: string; interpreter: string }>();
   private readonly instancesDir: string;
   private networkGuard: NetworkGuardStatus = { ok: false, reason: "not set up yet" };
+  /** The last start could not reach the engine: check() tries start() again. */
+  private unreachable = false;
+  /** The engine was lost since it last started; its reason says so. */
+  private lost = false;
+  /** Counts losses: a container launched before one is never handed out after it. */
+  private epoch = 0;
+  private progress: (line: string) => void = () => {};
 
   constructor(private readonly config: RunnerConfig) {
     this.docker = config.docker.host
       ? new Docker(dockerHostOptions(config.docker.host))
       : new Docker();
     this.instancesDir = path.join(config.dataDir, "instances", "docker");
+    // A dockerd that is shutting down has stopped listening but still answers
+    // on connections kept alive from before: a probe over one would find it alive.
+    const modem = this.docker.modem as { protocol?: string };
+    const agent =
+      modem.protocol === "https"
+        ? new https.Agent({ keepAlive: false })
+        : new http.Agent({ keepAlive: false });
+    // docker-modem takes an agent; dockerode's types omit it.
+    this.prober = new Docker({
+      ...(config.docker.host ? dockerHostOptions(config.docker.host) : {}),
+      agent,
+    } as Docker.DockerOptions);
   }
 
   status(): EngineStatus {
@@ -53,16 +78,21 @@ export class DockerEngine implements Engine {
   }
 
   async start(progress: (line: string) => void = () => {}) {
+    this.progress = progress;
     try {
-      await this.docker.ping();
+      await this.ping();
     } catch (error) {
-      const where = this.config.docker.host ?? "/var/run/docker.sock";
+      this.unreachable = true;
+      const message = (error as Error).message;
       this.state = {
         available: false,
-        reason: `Cannot reach the Docker engine at ${where} (${(error as Error).message}). Install and start it (scripts/setup-docker.sh) or set DOCKER_HOST.`,
+        reason: this.lost
+          ? lostReason(this.where, message)
+          : `Cannot reach the Docker engine at ${this.where} (${message}). Install and start it (scripts/setup-docker.sh) or set DOCKER_HOST.`,
       };
       return;
     }
+    this.unreachable = false;
     await this.removeLeftovers(progress);
     try {
       const builder = new DockerImageBuilder(this.docker, this.config.interpreters);
@@ -84,6 +114,7 @@ export class DockerEngine implements Engine {
       }));
       if (!this.networkGuard.ok) progress(networkRefusal(this.networkGuard.reason));
       const version = (await this.docker.version()).Version;
+      this.lost = false;
       this.state = { available: true, detail: `Docker ${version}` };
     } catch (error) {
       this.state = {
@@ -91,6 +122,42 @@ export class DockerEngine implements Engine {
         reason: `Could not build the runtime images: ${(error as Error).message}`,
       };
     }
+  }
+
+  /**
+   * Probes the engine (engine-watch.ts). A running engine that does not
+   * answer within PING_TIMEOUT_MS is lost: unavailable at once, so no call
+   * waits on it. One that could not be reached is started again, which
+   * rebuilds missing images, recreates the network and removes the
+   * containers of ours that died with it.
+   */
+  async check(): Promise<EngineStatus> {
+    if (this.state.available) {
+      try {
+        await this.ping();
+      } catch (error) {
+        this.epoch += 1;
+        this.lost = true;
+        this.unreachable = true;
+        this.state = { available: false, reason: lostReason(this.where, (error as Error).message) };
+      }
+    } else if (this.unreachable) {
+      await this.start(this.progress).catch((error: Error) => {
+        this.unreachable = true;
+        this.state = { available: false, reason: lostReason(this.where, error.message) };
+      });
+    }
+    return this.state;
+  }
+
+  private ping() {
+    // dockerode's types omit ping's options; docker-modem honours abortSignal.
+    const ping = this.prober.ping as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
+    return ping.call(this.prober, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+  }
+
+  private get where() {
+    return this.config.docker.host ?? "unix:///var/run/docker.sock";
   }
 
   /** Containers and folders that a previous process of this installation left behind. */
@@ -126,6 +193,14 @@ export class DockerEngine implements Engine {
       filters: { name: [CONTAINER_NETWORK.name] },
     });
     if (!existing.some((n) => n.Name === CONTAINER_NETWORK.name)) {
+      // The bridge is there but not this engine's: a second engine on this
+      // host would take over (and on removal delete) the first one's bridge.
+      if (await bridgeExists(CONTAINER_NETWORK.bridge)) {
+        return {
+          ok: false,
+          reason: `the bridge ${CONTAINER_NETWORK.bridge} belongs to another Docker engine on this host`,
+        };
+      }
       await this.docker
         .createNetwork({
           Name: CONTAINER_NETWORK.name,
@@ -156,6 +231,7 @@ export class DockerEngine implements Engine {
       throw new EngineUnavailableError(networkRefusal(this.networkGuard.reason));
     }
     const started = performance.now();
+    const epoch = this.epoch;
     const id = randomBytes(6).toString("hex");
     const dir = path.join(this.instancesDir, id);
     await fs.mkdir(dir, { recursive: true });
@@ -208,10 +284,15 @@ export class DockerEngine implements Engine {
         const info = await container.inspect().catch(() => null);
         return Boolean(info?.State.Running);
       });
+      if (this.epoch !== epoch) throw new EngineUnavailableError("The Docker engine restarted");
       instance.state = transition(instance.state, "booted");
       instance.bootMs = performance.now() - started;
       return instance;
     } catch (error) {
+      if (error instanceof EngineUnavailableError) {
+        await instance.destroy();
+        throw error;
+      }
       const diagnosis = await instance.diagnose();
       await instance.destroy();
       const log = diagnosis.log ? `\n${diagnosis.log}` : "";
@@ -222,6 +303,17 @@ export class DockerEngine implements Engine {
   async stop() {
     // Instances are destroyed by the manager; nothing engine-wide to release.
   }
+}
+
+function lostReason(where: string, message: string) {
+  return `The Docker engine at ${where} stopped answering (${message}); calls work again once it is back.`;
+}
+
+function bridgeExists(name: string) {
+  return fs.stat(`/sys/class/net/${name}`).then(
+    () => true,
+    () => false,
+  );
 }
 
 function dockerHostOptions(host: string): Docker.DockerOptions {

@@ -1,0 +1,153 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Docker from "dockerode";
+
+/**
+ * A Docker engine of a test's own, beside the machine's one: its own data
+ * root, exec root (and so its own containerd: the system engine's containerd
+ * is supervised under its own exec root, not at /run/containerd), pid file,
+ * unix socket, containerd namespace and cgroup parent, with no default bridge
+ * and no iptables rules, so it never touches the system engine's containers,
+ * networks or firewall. Every signal goes to the pid this helper started.
+ *
+ * It can be stopped (SIGTERM) or killed (SIGKILL) and started again on the
+ * same data root, as an engine restart: images and containers survive.
+ */
+export interface PrivateDockerd {
+  /** DOCKER_HOST for it: unix:// and its socket. */
+  socketHost: string;
+  /** A client over its socket, for the test's own inspection. */
+  docker: Docker;
+  /** dockerd's log so far (for failure messages). */
+  log(): string;
+  /** SIGTERM, and waits until dockerd has exited (it stops its containers first). */
+  terminate(): Promise<void>;
+  /** SIGKILL: dockerd and its containerd die at once; containers' shims (and containers) live on. */
+  kill(): Promise<void>;
+  /** Starts dockerd again on the same folders and waits until it answers. */
+  restart(): Promise<void>;
+  /** Stops it for good and removes its folders. */
+  stop(): Promise<void>;
+}
+
+export interface PrivateDockerdOptions {
+  /** Short name used in folder, namespace and cgroup names. */
+  name: string;
+  startTimeoutMs?: number;
+}
+
+export async function startPrivateDockerd(options: PrivateDockerdOptions): Promise<PrivateDockerd> {
+  // Short paths: containerd's sockets live under the exec root, and unix socket paths are limited to 108 bytes.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `dk-${options.name}-`));
+  const socket = path.join(root, "docker.sock");
+  const logFile = path.join(root, "dockerd.log");
+  const args = [
+    `--data-root=${path.join(root, "data")}`,
+    `--exec-root=${path.join(root, "exec")}`,
+    `--pidfile=${path.join(root, "dockerd.pid")}`,
+    `--host=unix://${socket}`,
+    "--bridge=none",
+    "--iptables=false",
+    "--ip-masq=false",
+    "--ip-forward=false",
+    `--containerd-namespace=cloudless-${options.name}`,
+    `--containerd-plugins-namespace=cloudless-${options.name}-plugins`,
+    `--cgroup-parent=/cloudless-${options.name}`,
+  ];
+  const docker = new Docker({ socketPath: socket });
+  const log = () => {
+    try {
+      return fs.readFileSync(logFile, "utf8");
+    } catch {
+      return "";
+    }
+  };
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  /** After a SIGKILL its containers still run: only a dockerd started again stops them. */
+  let killed = false;
+
+  const launch = async () => {
+    const out = fs.openSync(logFile, "a");
+    const started = spawn("dockerd", args, { stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    child = started;
+    exited = new Promise<void>((resolve) => started.once("exit", () => resolve()));
+    void exited.then(() => {
+      if (child === started) child = undefined;
+    });
+    // After a kill, dockerd stops the containers left running (10 s grace each, in parallel) before it answers.
+    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    for (;;) {
+      if (child !== started)
+        throw new Error(`Private dockerd exited during start:\n${log().slice(-3000)}`);
+      if (
+        await docker.ping().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      if (Date.now() > deadline) {
+        await signal("SIGKILL");
+        throw new Error(`Private dockerd did not answer in time:\n${log().slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    killed = false;
+  };
+
+  const signal = async (name: "SIGTERM" | "SIGKILL") => {
+    const running = child;
+    if (!running?.pid) return;
+    process.kill(running.pid, name);
+    await exited;
+  };
+
+  const stop = async () => {
+    if (killed && !child) await launch().catch(() => {});
+    if (child) {
+      const pid = child.pid;
+      const done = signal("SIGTERM");
+      const late = setTimeout(() => pid && process.kill(pid, "SIGKILL"), 60_000);
+      await done;
+      clearTimeout(late);
+    }
+    removeFolders();
+  };
+
+  // dockerd unmounts its layers on a clean stop but leaves its data root
+  // bind-mounted on itself (made private): unmount what is under our folder.
+  const removeFolders = () => {
+    const mounts = fs
+      .readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[1] ?? "")
+      .filter((where) => where === root || where.startsWith(`${root}/`))
+      .sort((a, b) => b.length - a.length);
+    for (const where of mounts) execFileSync("umount", ["-l", where]);
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    await launch();
+  } catch (error) {
+    removeFolders();
+    throw error;
+  }
+  return {
+    socketHost: `unix://${socket}`,
+    docker,
+    log,
+    terminate: () => signal("SIGTERM"),
+    async kill() {
+      await signal("SIGKILL");
+      killed = true;
+    },
+    restart: launch,
+    stop,
+  };
+}
