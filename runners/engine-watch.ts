@@ -56,9 +56,9 @@ export class EngineWatch {
     this.timer.unref();
   }
 
-  async stop() {
+  /** Stops probing; a probe in progress (perhaps a start() building images) is not waited for. */
+  stop() {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.inFlight;
   }
 }

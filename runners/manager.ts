@@ -663,7 +663,7 @@ export class RunnerManager {
   /** Shutdown: stop taking calls, let calls in progress finish, remove every instance. */
   async stop() {
     this.stopping = true;
-    await Promise.all([...this.watches.values()].map((w) => w.stop()));
+    for (const watch of this.watches.values()) watch.stop();
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((e) => e.pool.drain().catch(() => {})));
