@@ -116,7 +116,40 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
       await done;
       clearTimeout(late);
     }
+    reapShims();
     removeFolders();
+  };
+
+  // A shim whose container's removal failed (or that started during the
+  // shutdown) outlives dockerd: stop those of this engine, named by its own
+  // containerd socket, which no other engine uses.
+  const reapShims = () => {
+    const address = `-address ${path.join(root, "exec")}/`;
+    const read = (file: string) => {
+      try {
+        return fs.readFileSync(file, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const pids = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+    const shims = pids.filter((pid) => {
+      const cmdline = read(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+      return cmdline.startsWith("/usr/bin/containerd-shim") && cmdline.includes(address);
+    });
+    for (const shim of shims) {
+      // Its children are the containers' first processes: they go first.
+      const children = pids.filter(
+        (pid) => read(`/proc/${pid}/stat`).split(") ")[1]?.split(" ")[1] === shim,
+      );
+      for (const pid of [...children, shim]) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    }
   };
 
   // dockerd unmounts its layers on a clean stop but leaves its data root
