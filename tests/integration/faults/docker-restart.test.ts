@@ -25,7 +25,7 @@ import { type PrivateDockerd, startPrivateDockerd } from "../../helpers/private-
 
 const METRICS_TOKEN = "metrics-token-docker-restart";
 /** From the engine answering again to calls answering 200: the watch's tick plus start() with images present. */
-const BACK_WITHIN_MS = 20_000;
+const BACK_WITHIN_MS = 30_000;
 
 let dockerd: PrivateDockerd;
 let app: TestApp;
