@@ -1,10 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AgentClient } from "./agent-client";
 import { AgentConnectionError } from "./agent-client";
 import type { RunnerConfig } from "./config";
 import type { InstanceState } from "./instance-state";
-import { CapacityError, type FunctionTarget, RunnerManager } from "./manager";
-import type { Engine, Instance, InstanceSpec, RuntimeName } from "./types";
+import {
+  CapacityError,
+  EngineUnavailableError,
+  type FunctionTarget,
+  RunnerManager,
+} from "./manager";
+import type { Engine, EngineStatus, Instance, InstanceSpec, RuntimeName } from "./types";
 
 // The manager's choices (start kinds, eviction, budget, drains, load
 // failures) against a fake engine whose instances answer /init and /run in
@@ -21,6 +26,8 @@ class FakeInstance implements Instance {
   readonly bootMs = 0;
   readonly network = false;
   destroyed = false;
+  /** Died with its engine: gone, and the engine cannot tell how. */
+  dead = false;
   readonly agent: AgentClient;
 
   constructor(
@@ -31,7 +38,8 @@ class FakeInstance implements Instance {
   ) {
     this.agent = {
       request: (_method: string, path: string, body: Record<string, unknown>) => {
-        if (this.destroyed) return Promise.reject(new AgentConnectionError("socket hang up"));
+        if (this.destroyed || this.dead)
+          return Promise.reject(new AgentConnectionError("socket hang up"));
         return handle(path, body);
       },
     } as unknown as AgentClient;
@@ -42,6 +50,7 @@ class FakeInstance implements Instance {
   }
 
   async diagnose() {
+    if (this.dead) return { oomKilled: false, running: false };
     return {
       oomKilled: false,
       running: !this.destroyed,
@@ -75,8 +84,8 @@ class FakeEngine implements Engine {
           },
         };
 
-  status() {
-    return { available: true as const };
+  status(): EngineStatus {
+    return { available: true };
   }
   async start() {}
   async stop() {}
@@ -279,5 +288,125 @@ describe("runner manager", () => {
     const after = await manager.invoke("docker", { ...fn, versionId: "a-v2" }, request());
     expect(after.start).toBe("cold");
     expect(manager.stats().budget.instances).toBe(1);
+  });
+});
+
+/**
+ * A fake engine behind a daemon that can go away and come back, as dockerd
+ * can (the real one: tests/integration/faults/docker-restart.test.ts).
+ */
+class DaemonEngine extends FakeEngine {
+  up = true;
+  private available = true;
+  starts = 0;
+
+  override status(): EngineStatus {
+    return this.available ? { available: true } : { available: false, reason: "daemon gone" };
+  }
+  async check() {
+    if (this.available && !this.up) this.available = false;
+    else if (!this.available && this.up) {
+      this.starts += 1;
+      this.available = true;
+    }
+    return this.status();
+  }
+  override async launch(spec: InstanceSpec) {
+    if (!this.up) throw new Error("connect ENOENT /run/daemon.sock");
+    return super.launch(spec);
+  }
+  /** The daemon stops; with `killInstances` its instances die with it (else they live on, as after a SIGKILL). */
+  goDown(killInstances = true) {
+    this.up = false;
+    if (killInstances) for (const i of this.launched) i.dead = true;
+  }
+}
+
+async function setupDaemon(pools: Partial<RunnerConfig["pools"]> = {}) {
+  const engine = new DaemonEngine();
+  const manager = new RunnerManager(config(pools), [engine], async () => "code");
+  managers.push(manager);
+  await manager.start(() => {});
+  return { engine, manager };
+}
+
+describe("runner manager, engine lost and back", () => {
+  it("answers a call whose instance died with the engine, refuses the next with the reason, and purges", async () => {
+    const { engine, manager } = await setupDaemon({ genericPerRuntime: 1 });
+    const fn = target("a");
+    const before = await manager.invoke("docker", fn, request());
+    await vi.waitFor(() =>
+      expect(manager.stats().instances.every((r) => r.generic === 1)).toBe(true),
+    );
+
+    engine.goDown();
+    // Before the watch's tick: the call finds its instance gone and the engine with it.
+    const lost = await manager.invoke("docker", fn, request());
+    expect(lost).toMatchObject({
+      status: 1,
+      error: "engine stopped",
+      instanceId: before.instanceId,
+    });
+    expect(lost.stderr).toMatch(/engine stopped during the call.*daemon gone/);
+    await expect(manager.invoke("docker", fn, request())).rejects.toThrow(
+      new EngineUnavailableError("daemon gone"),
+    );
+    // Every instance (specialized and generic) is destroyed, none is handed out again.
+    await vi.waitFor(() => expect(engine.live).toEqual([]));
+    expect(manager.stats().instances.every((r) => r.generic === 0 && r.idle === 0)).toBe(true);
+  });
+
+  it("turns a boot that failed because the engine went away into its unavailability", async () => {
+    const { engine, manager } = await setupDaemon();
+    engine.goDown();
+    await expect(manager.invoke("docker", target("a"), request())).rejects.toThrow(
+      EngineUnavailableError,
+    );
+  });
+
+  it("never hands an instance freed after the loss to a call that waited for it", async () => {
+    const { engine, manager } = await setupDaemon({ acquireTimeoutMs: 5000 });
+    engine.agent = async (path) => {
+      // Long enough for the watch (1 s ticks) to notice the loss while the call runs.
+      if (path === "/run") await sleep(1500);
+      return new FakeEngine().agent(path, {});
+    };
+    const fn = target("a", { maxConcurrency: 1 });
+    await manager.invoke("docker", fn, request());
+    const first = manager.invoke("docker", fn, request());
+    await sleep(20);
+    const waiting = manager.invoke("docker", fn, request());
+    // The instance lives on (dockerd killed, its containers not): the call in progress finishes.
+    engine.goDown(false);
+    expect((await first).status).toBe(0);
+    await expect(waiting).rejects.toThrow(new EngineUnavailableError("daemon gone"));
+    await vi.waitFor(() => expect(engine.live).toEqual([]));
+  });
+
+  it("comes back by itself: the stock refills, warm minimums are called for, new instances serve", async () => {
+    const { engine, manager } = await setupDaemon({ genericPerRuntime: 1 });
+    const availableAgain: string[] = [];
+    manager.onEngineAvailable((name) => availableAgain.push(name));
+    const fn = target("a");
+    const before = await manager.invoke("docker", fn, request());
+    engine.goDown();
+    await vi.waitFor(() => expect(manager.engineStatus("docker").available).toBe(false), {
+      timeout: 3000,
+    });
+    const oldIds = new Set(engine.launched.map((i) => i.id));
+
+    engine.up = true;
+    await vi.waitFor(() => expect(manager.engineStatus("docker").available).toBe(true), {
+      timeout: 3000,
+    });
+    expect(engine.starts).toBe(1);
+    expect(availableAgain).toEqual(["docker"]);
+    await vi.waitFor(() =>
+      expect(manager.stats().instances.every((r) => r.generic === 1)).toBe(true),
+    );
+    const after = await manager.invoke("docker", fn, request());
+    expect(after.status).toBe(0);
+    expect(after.instanceId).not.toBe(before.instanceId);
+    expect(oldIds.has(after.instanceId!)).toBe(false);
   });
 });

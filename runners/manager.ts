@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { AgentConnectionError, AgentTimeoutError, type RunResult } from "./agent-client";
 import type { RunnerConfig } from "./config";
+import { EngineWatch } from "./engine-watch";
 import { transition } from "./instance-state";
 import { HostBudget } from "./pools/budget";
+import { destroyWithin } from "./pools/destroy-within";
 import {
   type CallPriority,
   ConcurrencyLimitError,
@@ -110,6 +112,11 @@ export class RunnerManager {
   private readonly settingsKeys = new WeakMap<FunctionTarget, string>();
   private readonly budget: HostBudget;
   private stopping = false;
+  /** Probes of the engines behind a daemon (dockerd): loss purges their pools, return refills them. */
+  private readonly watches = new Map<EngineName, EngineWatch>();
+  /** Pools of an engine that was lost: what they still hand out is refused. */
+  private readonly retired = new WeakSet<FunctionPool>();
+  private readonly availableListeners: Array<(engine: EngineName) => void> = [];
 
   constructor(
     private readonly config: RunnerConfig,
@@ -140,8 +147,60 @@ export class RunnerManager {
           this.stocks.set(`${engine.name}:${runtime}`, stock);
           stock.refill();
         }
+        if (engine.check) {
+          const watch = new EngineWatch(engine as Engine & Required<Pick<Engine, "check">>, {
+            lost: (reason) => this.engineLost(engine, reason),
+            back: () => this.engineBack(engine),
+          });
+          this.watches.set(engine.name, watch);
+          watch.start();
+        }
       }),
     );
+  }
+
+  /** Called with the engine's name each time an engine becomes available after start (warm minimums). */
+  onEngineAvailable(listener: (engine: EngineName) => void) {
+    this.availableListeners.push(listener);
+  }
+
+  /**
+   * The engine stopped answering: its instances died with it (or will when it
+   * comes back), so none is handed out again. Idle ones are destroyed now,
+   * busy ones when their call ends; destroys do not wait on the dead engine.
+   */
+  private engineLost(engine: Engine, reason: string) {
+    this.log(`[${engine.name}] unavailable: ${reason}`);
+    for (const [key, entry] of this.pools) {
+      if (entry.engine !== engine.name) continue;
+      this.pools.delete(key);
+      this.retired.add(entry.pool);
+      void entry.pool.purge().catch(() => {});
+    }
+    for (const runtime of RUNTIMES) void this.stocks.get(`${engine.name}:${runtime}`)?.purge();
+  }
+
+  private engineBack(engine: Engine) {
+    const status = engine.status();
+    this.log(
+      `[${engine.name}] available again${status.available && status.detail ? ` (${status.detail})` : ""}`,
+    );
+    if (this.stopping) return;
+    for (const runtime of RUNTIMES) this.stocks.get(`${engine.name}:${runtime}`)?.refill();
+    for (const listener of this.availableListeners) listener(engine.name);
+  }
+
+  /**
+   * After an instance or a launch failed: whether its engine is gone (probed
+   * now, not at the watch's next tick), with the reason. Engines without a
+   * daemon are never gone this way.
+   */
+  private async engineGone(engine: Engine): Promise<string | null> {
+    const watch = this.watches.get(engine.name);
+    if (!watch) return null;
+    await watch.checkNow();
+    const status = engine.status();
+    return status.available ? null : status.reason;
   }
 
   engineStatus(name: EngineName): EngineStatus {
@@ -200,7 +259,13 @@ export class RunnerManager {
       pooled = await pool.acquire(priority);
     } catch (error) {
       if (error instanceof FunctionLoadError) return this.loadFailure(error, started);
+      if (this.retired.has(pool)) throw new EngineUnavailableError(this.unavailableReason(engine));
       throw error;
+    }
+    if (this.retired.has(pool)) {
+      // Freed by a call that ended after the engine was lost: it died with the engine.
+      this.discard(pool, pooled);
+      throw new EngineUnavailableError(this.unavailableReason(engine));
     }
     const acquired = performance.now();
     // Only an instance's first call can pay for its start, and only if it was
@@ -281,7 +346,22 @@ export class RunnerManager {
       // The instance died mid-call (killed from outside, out of memory, crashed).
       const diagnosis = await instance.diagnose();
       this.discard(pool, pooled);
+      // No exit code: the engine could not say, perhaps because it went away with the instance.
+      const gone = diagnosis.exitCode === undefined ? await this.engineGone(engine) : null;
       const finished = performance.now();
+      if (gone) {
+        return {
+          ...base,
+          status: 1,
+          result: null,
+          stdout: "",
+          stderr: `The ${engine.name} engine stopped during the call and the instance with it: ${gone}`,
+          error: "engine stopped",
+          timeout: false,
+          durationMs: finished - acquired,
+          timings: this.timings(started, acquired, finished, start, pooled),
+        };
+      }
       const oom = diagnosis.oomKilled;
       return {
         ...base,
@@ -299,6 +379,11 @@ export class RunnerManager {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private unavailableReason(engine: Engine) {
+    const status = engine.status();
+    return status.available ? `The ${engine.name} engine restarted; try again` : status.reason;
   }
 
   private timings(
@@ -373,7 +458,7 @@ export class RunnerManager {
         if (pooled.instance.state !== "removing")
           pooled.instance.state = transition(pooled.instance.state, "remove");
         this.budget.release(pooled.instance.memoryMb);
-        await pooled.instance.destroy();
+        await destroyWithin(pooled.instance);
       },
       onError: (error) =>
         this.log(
@@ -401,8 +486,8 @@ export class RunnerManager {
         await instance.resize?.(target.memoryMb);
       } catch (error) {
         this.budget.release(target.memoryMb);
-        await instance.destroy();
-        throw error;
+        await destroyWithin(instance);
+        throw await this.launchFailure(engine, error);
       }
     } else {
       await this.makeRoom(target.memoryMb, () => this.budget.tryReserve(target.memoryMb));
@@ -414,13 +499,13 @@ export class RunnerManager {
         });
       } catch (error) {
         this.budget.release(target.memoryMb);
-        throw error;
+        throw await this.launchFailure(engine, error);
       }
     }
     try {
       instance.state = transition(instance.state, "specialize");
       const code = await this.code(target);
-      const answer = await this.init(instance, target, origin, code);
+      const answer = await this.init(engine, instance, target, origin, code);
       if (answer.status !== 200) {
         throw new FunctionLoadError(
           answer.body?.error ?? `Function failed to load (${answer.status})`,
@@ -431,7 +516,7 @@ export class RunnerManager {
       instance.state = transition(instance.state, "specialized");
     } catch (error) {
       this.budget.release(instance.memoryMb);
-      await instance.destroy();
+      await destroyWithin(instance);
       throw error;
     }
     const readyAt = performance.now();
@@ -445,6 +530,13 @@ export class RunnerManager {
     };
   }
 
+  /** A launch or resize that failed because the engine went away is the engine's unavailability. */
+  private async launchFailure(engine: Engine, error: unknown) {
+    if (error instanceof EngineUnavailableError) return error;
+    const gone = await this.engineGone(engine);
+    return gone ? new EngineUnavailableError(gone) : error;
+  }
+
   /**
    * Loads the function into the instance. Loading runs user code (top-level
    * statements), so it gets the function's own time limit, and an instance
@@ -452,6 +544,7 @@ export class RunnerManager {
    * a status), not the platform's.
    */
   private async init(
+    engine: Engine,
     instance: Instance,
     target: FunctionTarget,
     origin: PooledInstance["origin"],
@@ -485,6 +578,8 @@ export class RunnerManager {
       }
       if (!(error instanceof AgentConnectionError)) throw error;
       const diagnosis = await instance.diagnose();
+      const gone = diagnosis.exitCode === undefined ? await this.engineGone(engine) : null;
+      if (gone) throw new EngineUnavailableError(gone);
       if (diagnosis.oomKilled) {
         throw new FunctionLoadError(
           "out of memory",
@@ -568,6 +663,7 @@ export class RunnerManager {
   /** Shutdown: stop taking calls, let calls in progress finish, remove every instance. */
   async stop() {
     this.stopping = true;
+    for (const watch of this.watches.values()) watch.stop();
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((e) => e.pool.drain().catch(() => {})));

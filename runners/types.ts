@@ -56,6 +56,12 @@ export interface Engine {
   /** Probes the engine, removes what a previous process left, prepares images. */
   start(progress?: (line: string) => void): Promise<void>;
   launch(spec: InstanceSpec): Promise<Instance>;
+  /**
+   * Engines behind a daemon (dockerd): probes it within a bounded time. One
+   * that stopped answering becomes unavailable; one that answers again is
+   * started anew (start()). Never throws; answers the status after the probe.
+   */
+  check?(): Promise<EngineStatus>;
   stop(): Promise<void>;
 }
 

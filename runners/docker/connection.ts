@@ -1,4 +1,6 @@
 import fs from "node:fs";
+import http from "node:http";
+import https from "node:https";
 import path from "node:path";
 import Docker from "dockerode";
 import type { RunnerConfig } from "../config";
@@ -64,7 +66,10 @@ export type DockerConnection =
  * present) are the client's certificate. Every option is given explicitly:
  * docker-modem would otherwise fill gaps from process.env itself.
  */
-export function openDockerConnection(settings: DockerSettings): DockerConnection {
+export function openDockerConnection(
+  settings: DockerSettings,
+  options: { freshConnections?: boolean } = {},
+): DockerConnection {
   const tls = settings.tls;
   let address: DockerAddress;
   try {
@@ -74,7 +79,9 @@ export function openDockerConnection(settings: DockerSettings): DockerConnection
   }
   const where = describeDockerAddress(address, Boolean(tls));
   try {
-    return open(address, where, tls);
+    const connection = open(address, where, tls);
+    if (connection.ok && options.freshConnections) withoutKeepAlive(connection.docker);
+    return connection;
   } catch (error) {
     // docker-modem reads DOCKER_CERT_PATH from process.env on its own and throws on missing files.
     return { ok: false, where, reason: (error as Error).message };
@@ -113,6 +120,15 @@ function open(address: DockerAddress, where: string, tls: DockerSettings["tls"])
     remote: true,
     docker: new Docker({ ...base, protocol: "https", ...files.pem }),
   };
+}
+
+/** Every request of this client on a new connection (docker-modem takes an agent; dockerode's types omit it). */
+function withoutKeepAlive(docker: Docker) {
+  const modem = docker.modem as { protocol?: string; agent?: http.Agent };
+  modem.agent =
+    modem.protocol === "https"
+      ? new https.Agent({ keepAlive: false })
+      : new http.Agent({ keepAlive: false });
 }
 
 function readCertFiles(

@@ -33,8 +33,11 @@ import { DockerInstance } from "./instance";
 const MiB = 1024 * 1024;
 const GUEST_DIR = "/run/cloudless";
 const AGENT_USER = "65534:65534";
-/** An engine that does not answer a ping in this long is reported unavailable (not waited on). */
-const PING_TIMEOUT_MS = 10_000;
+/**
+ * The engine does not answer a ping in this long: at start, reported
+ * unavailable (not waited on); as a liveness probe (engine-watch.ts), lost.
+ */
+const PING_TIMEOUT_MS = 2000;
 
 /** How the node reaches the agent in a container (decision 0015). */
 export type AgentTransport = "socket" | "exec";
@@ -51,12 +54,21 @@ export type AgentTransport = "socket" | "exec";
 export class DockerEngine implements Engine {
   readonly name = "docker" as const;
   private readonly connection: DockerConnection;
+  /** The same engine for liveness probes only, over a new connection each time (see check()). */
+  private readonly prober: DockerConnection;
   /** Bind-mounted socket for a local engine; an exec relay for a remote one (or when configured). */
   readonly transport: AgentTransport;
   private state: EngineStatus = { available: false, reason: "Docker engine not started yet" };
   private images = new Map<RuntimeName, { tag: string; interpreter: string }>();
   private readonly instancesDir: string;
   private networkGuard: NetworkGuardStatus = { ok: false, reason: "not set up yet" };
+  /** The last start could not reach the engine: check() tries start() again. */
+  private unreachable = false;
+  /** The engine was lost since it last started; its reason says so. */
+  private lost = false;
+  /** Counts losses: a container launched before one is never handed out after it. */
+  private epoch = 0;
+  private progress: (line: string) => void = () => {};
 
   constructor(private readonly config: RunnerConfig) {
     this.connection = openDockerConnection(config.docker);
@@ -68,6 +80,9 @@ export class DockerEngine implements Engine {
           : "socket"
         : config.docker.agentTransport;
     this.instancesDir = path.join(config.dataDir, "instances", "docker");
+    // A dockerd that is shutting down has stopped listening but still answers
+    // on connections kept alive from before: a probe over one would find it alive.
+    this.prober = openDockerConnection(config.docker, { freshConnections: true });
   }
 
   private get docker(): Docker {
@@ -80,6 +95,7 @@ export class DockerEngine implements Engine {
   }
 
   async start(progress: (line: string) => void = () => {}) {
+    this.progress = progress;
     const connection = this.connection;
     if (!connection.ok) {
       this.state = {
@@ -89,14 +105,19 @@ export class DockerEngine implements Engine {
       return;
     }
     try {
-      await pingDocker(connection.docker, PING_TIMEOUT_MS);
+      await this.ping();
     } catch (error) {
+      this.unreachable = true;
+      const message = describeDockerError(error);
       this.state = {
         available: false,
-        reason: `Cannot reach the Docker engine at ${connection.where} (${describeDockerError(error)}). ${this.reachHint()}`,
+        reason: this.lost
+          ? lostReason(connection.where, message)
+          : `Cannot reach the Docker engine at ${connection.where} (${message}). ${this.reachHint()}`,
       };
       return;
     }
+    this.unreachable = false;
     await this.removeLeftovers(progress);
     try {
       const builder = new DockerImageBuilder(this.docker, this.config.interpreters);
@@ -118,6 +139,7 @@ export class DockerEngine implements Engine {
       }));
       if (!this.networkGuard.ok) progress(networkRefusal(this.networkGuard.reason));
       const version = (await this.docker.version()).Version;
+      this.lost = false;
       this.state = { available: true, detail: `Docker ${version}` };
     } catch (error) {
       this.state = {
@@ -135,6 +157,41 @@ export class DockerEngine implements Engine {
       return `Check that it listens there with --tlsverify, and that ${this.config.docker.tls.certPath} holds the CA that signed its certificate (ca.pem) and a client certificate it trusts (cert.pem, key.pem).`;
     }
     return "Check that it listens there; an engine started with --tlsverify also needs DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH.";
+  }
+
+  /**
+   * Probes the engine (engine-watch.ts). A running engine that does not
+   * answer within PING_TIMEOUT_MS is lost: unavailable at once, so no call
+   * waits on it. One that could not be reached is started again, which
+   * rebuilds missing images, recreates the network and removes the
+   * containers of ours that died with it.
+   */
+  async check(): Promise<EngineStatus> {
+    if (this.state.available) {
+      try {
+        await this.ping();
+      } catch (error) {
+        this.epoch += 1;
+        this.lost = true;
+        this.unreachable = true;
+        this.state = { available: false, reason: lostReason(this.where, (error as Error).message) };
+      }
+    } else if (this.unreachable) {
+      await this.start(this.progress).catch((error: Error) => {
+        this.unreachable = true;
+        this.state = { available: false, reason: lostReason(this.where, error.message) };
+      });
+    }
+    return this.state;
+  }
+
+  private ping() {
+    if (!this.prober.ok) return Promise.reject(new Error(this.prober.reason));
+    return pingDocker(this.prober.docker, PING_TIMEOUT_MS);
+  }
+
+  private get where() {
+    return this.connection.where;
   }
 
   /** Containers and folders that a previous process of this installation left behind. */
@@ -172,6 +229,14 @@ export class DockerEngine implements Engine {
       filters: { name: [CONTAINER_NETWORK.name] },
     });
     if (!existing.some((n) => n.Name === CONTAINER_NETWORK.name)) {
+      // The bridge is there but not this engine's: a second engine on this
+      // host would take over (and on removal delete) the first one's bridge.
+      if (await bridgeExists(CONTAINER_NETWORK.bridge)) {
+        return {
+          ok: false,
+          reason: `the bridge ${CONTAINER_NETWORK.bridge} belongs to another Docker engine on this host`,
+        };
+      }
       await this.docker
         .createNetwork({
           Name: CONTAINER_NETWORK.name,
@@ -202,6 +267,7 @@ export class DockerEngine implements Engine {
       throw new EngineUnavailableError(networkRefusal(this.networkGuard.reason));
     }
     const started = performance.now();
+    const epoch = this.epoch;
     const id = randomBytes(6).toString("hex");
     const guestSocket = `${GUEST_DIR}/agent.sock`;
     // Local engine: the socket's folder is a host folder bind-mounted into the
@@ -270,10 +336,15 @@ export class DockerEngine implements Engine {
         const info = await container.inspect().catch(() => null);
         return Boolean(info?.State.Running);
       });
+      if (this.epoch !== epoch) throw new EngineUnavailableError("The Docker engine restarted");
       instance.state = transition(instance.state, "booted");
       instance.bootMs = performance.now() - started;
       return instance;
     } catch (error) {
+      if (error instanceof EngineUnavailableError) {
+        await instance.destroy();
+        throw error;
+      }
       const diagnosis = await instance.diagnose();
       await instance.destroy();
       const log = diagnosis.log ? `\n${diagnosis.log}` : "";
@@ -284,4 +355,15 @@ export class DockerEngine implements Engine {
   async stop() {
     // Instances are destroyed by the manager; nothing engine-wide to release.
   }
+}
+
+function lostReason(where: string, message: string) {
+  return `The Docker engine at ${where} stopped answering (${message}); calls work again once it is back.`;
+}
+
+function bridgeExists(name: string) {
+  return fs.stat(`/sys/class/net/${name}`).then(
+    () => true,
+    () => false,
+  );
 }

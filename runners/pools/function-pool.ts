@@ -163,6 +163,17 @@ export class FunctionPool {
     return !("failed" in slot);
   }
 
+  /**
+   * The engine is gone: nothing new is made or handed out, idle instances
+   * are destroyed now and busy ones when their call ends (or times out).
+   */
+  async purge() {
+    const drained = this.pool.drain();
+    await this.pool.clear();
+    await drained;
+    await this.pool.clear();
+  }
+
   /** Waits for calls in progress, then destroys every instance. */
   async drain() {
     await this.pool.drain();

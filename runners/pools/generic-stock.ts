@@ -1,5 +1,6 @@
 import { transition } from "../instance-state";
 import type { Engine, Instance, RuntimeName } from "../types";
+import { destroyWithin } from "./destroy-within";
 
 /**
  * Generic prewarmed instances of one engine and runtime (OpenWhisk's stem
@@ -84,10 +85,15 @@ export class GenericStock {
     return true;
   }
 
+  /** The engine is gone: its ready instances are dropped; refill() starts again once it is back. */
+  async purge() {
+    await Promise.all(this.ready.splice(0).map((i) => this.discard(i)));
+  }
+
   private async discard(instance: Instance) {
     instance.state = transition(instance.state, "remove");
     this.options.release(instance.memoryMb);
-    await instance.destroy();
+    await destroyWithin(instance);
   }
 
   async stop() {

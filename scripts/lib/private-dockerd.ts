@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,20 +6,31 @@ import Docker from "dockerode";
 
 /**
  * A Docker engine of its own (a test's, or a node's in `npm run cluster`), beside the machine's one: its own data
- * root, exec root (and so its own containerd), pid file, unix socket and
- * cgroup parent, with no bridge and no iptables rules, so it never touches the
- * system engine's containers, networks or firewall. Stopping it stops only
- * that dockerd (by the pid it was started with) and removes its folders.
+ * root, exec root (and so its own containerd: the system engine's containerd
+ * is supervised under its own exec root, not at /run/containerd), pid file,
+ * unix socket, containerd namespace and cgroup parent, with no default bridge
+ * and no iptables rules, so it never touches the system engine's containers,
+ * networks or firewall. Every signal goes to the pid this helper started.
+ *
+ * It can be stopped (SIGTERM) or killed (SIGKILL) and started again on the
+ * same data root, as an engine restart: images and containers survive.
  */
 export interface PrivateDockerd {
-  /** unix:// address of its own socket. */
+  /** DOCKER_HOST for it: unix:// and its socket. */
   socketHost: string;
   /** tcp://127.0.0.1:PORT when started with `tcp`. */
   tcpHost?: string;
-  /** A client over its unix socket, for the test's own inspection. */
+  /** A client over its socket, for the test's own inspection. */
   docker: Docker;
   /** dockerd's log so far (for failure messages). */
   log(): string;
+  /** SIGTERM, and waits until dockerd has exited (it stops its containers first). */
+  terminate(): Promise<void>;
+  /** SIGKILL: dockerd and its containerd die at once; containers' shims (and containers) live on. */
+  kill(): Promise<void>;
+  /** Starts dockerd again on the same folders and waits until it answers. */
+  restart(): Promise<void>;
+  /** Stops it for good and removes its folders (but a given `root`'s data). */
   stop(): Promise<void>;
 }
 
@@ -35,6 +46,7 @@ export interface PrivateDockerdOptions {
   /**
    * A folder of its own that outlives it (images built there are kept for the
    * next start; `npm run cluster`). Default: a temp folder removed at stop.
+   * Keep it short: containerd's socket paths are limited to 108 bytes.
    */
   root?: string;
 }
@@ -44,13 +56,11 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
   const keep = options.root !== undefined;
   if (options.root) fs.mkdirSync(options.root, { recursive: true });
   const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), `dk-${options.name}-`));
-  const dataRoot = path.join(root, "data");
-  const execRoot = path.join(root, "exec");
   const socket = path.join(root, "docker.sock");
   const logFile = path.join(root, "dockerd.log");
   const args = [
-    `--data-root=${dataRoot}`,
-    `--exec-root=${execRoot}`,
+    `--data-root=${path.join(root, "data")}`,
+    `--exec-root=${path.join(root, "exec")}`,
     `--pidfile=${path.join(root, "dockerd.pid")}`,
     `--host=unix://${socket}`,
     "--bridge=none",
@@ -60,7 +70,6 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
     `--containerd-namespace=cloudless-${options.name}`,
     `--containerd-plugins-namespace=cloudless-${options.name}-plugins`,
     `--cgroup-parent=/cloudless-${options.name}`,
-    "--storage-driver=overlay2",
   ];
   if (options.tcp) {
     args.push(`--host=tcp://127.0.0.1:${options.tcp.port}`);
@@ -74,14 +83,7 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
       );
     }
   }
-  const out = fs.openSync(logFile, "a");
-  const child: ChildProcess = spawn("dockerd", args, { stdio: ["ignore", out, out] });
-  fs.closeSync(out);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let running = true;
-  child.once("exit", () => {
-    running = false;
-  });
+  const docker = new Docker({ socketPath: socket });
   const log = () => {
     try {
       return fs.readFileSync(logFile, "utf8");
@@ -89,62 +91,127 @@ export async function startPrivateDockerd(options: PrivateDockerdOptions): Promi
       return "";
     }
   };
-  const docker = new Docker({ socketPath: socket });
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  /** After a SIGKILL its containers still run: only a dockerd started again stops them. */
+  let killed = false;
+
+  const launch = async () => {
+    const out = fs.openSync(logFile, "a");
+    const started = spawn("dockerd", args, { stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    child = started;
+    exited = new Promise<void>((resolve) => started.once("exit", () => resolve()));
+    void exited.then(() => {
+      if (child === started) child = undefined;
+    });
+    // After a kill, dockerd stops the containers left running (10 s grace each, in parallel) before it answers.
+    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    for (;;) {
+      if (child !== started)
+        throw new Error(`Private dockerd exited during start:\n${log().slice(-3000)}`);
+      if (
+        await docker.ping().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      if (Date.now() > deadline) {
+        await signal("SIGKILL");
+        throw new Error(`Private dockerd did not answer in time:\n${log().slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    killed = false;
+  };
+
+  const signal = async (name: "SIGTERM" | "SIGKILL") => {
+    const running = child;
+    if (!running?.pid) return;
+    process.kill(running.pid, name);
+    await exited;
+  };
 
   const stop = async () => {
-    if (running && child.pid) {
-      process.kill(child.pid, "SIGTERM");
-      const killed = await Promise.race([
-        exited.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), 30_000)),
-      ]);
-      if (killed && running) {
-        process.kill(child.pid, "SIGKILL");
-        await exited;
+    if (killed && !child) await launch().catch(() => {});
+    if (child) {
+      const pid = child.pid;
+      const done = signal("SIGTERM");
+      const late = setTimeout(() => pid && process.kill(pid, "SIGKILL"), 60_000);
+      await done;
+      clearTimeout(late);
+    }
+    reapShims();
+    removeFolders();
+  };
+
+  // A shim whose container's removal failed (or that started during the
+  // shutdown) outlives dockerd: stop those of this engine, named by its own
+  // containerd socket, which no other engine uses.
+  const reapShims = () => {
+    const address = `-address ${path.join(root, "exec")}/`;
+    const read = (file: string) => {
+      try {
+        return fs.readFileSync(file, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const pids = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+    const shims = pids.filter((pid) => {
+      const cmdline = read(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+      return cmdline.startsWith("/usr/bin/containerd-shim") && cmdline.includes(address);
+    });
+    for (const shim of shims) {
+      // Its children are the containers' first processes: they go first.
+      const children = pids.filter(
+        (pid) => read(`/proc/${pid}/stat`).split(") ")[1]?.split(" ")[1] === shim,
+      );
+      for (const pid of [...children, shim]) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // Already gone.
+        }
       }
     }
-    // dockerd unmounts its layers on a clean stop; after a SIGKILL some stay mounted.
-    unmountUnder(root);
+  };
+
+  // dockerd unmounts its layers on a clean stop but leaves its data root
+  // bind-mounted on itself (made private): unmount what is under our folder.
+  const removeFolders = () => {
+    const mounts = fs
+      .readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[1] ?? "")
+      .filter((where) => where === root || where.startsWith(`${root}/`))
+      .sort((a, b) => b.length - a.length);
+    for (const where of mounts) execFileSync("umount", ["-l", where]);
     if (!keep) fs.rmSync(root, { recursive: true, force: true });
     removeCgroupParent(`cloudless-${options.name}`);
   };
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
-  for (;;) {
-    if (!running) {
-      const text = log();
-      if (!keep) fs.rmSync(root, { recursive: true, force: true });
-      throw new Error(`Private dockerd exited during start:\n${text.slice(-3000)}`);
-    }
-    const ok = await docker.ping().then(
-      () => true,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Private dockerd did not answer in time:\n${log().slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await launch();
+  } catch (error) {
+    removeFolders();
+    throw error;
   }
   return {
     socketHost: `unix://${socket}`,
     tcpHost: options.tcp ? `tcp://127.0.0.1:${options.tcp.port}` : undefined,
     docker,
     log,
+    terminate: () => signal("SIGTERM"),
+    async kill() {
+      await signal("SIGKILL");
+      killed = true;
+    },
+    restart: launch,
     stop,
   };
-}
-
-/** Lazily unmounts whatever is still mounted below `root` (deepest first). */
-function unmountUnder(root: string) {
-  const mounts = fs
-    .readFileSync("/proc/mounts", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[1] ?? "")
-    .filter((point) => point === root || point.startsWith(`${root}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const point of mounts) spawnSync("umount", ["-l", point]);
 }
 
 /** The (empty, once its containers are gone) cgroup folders dockerd made for --cgroup-parent. */

@@ -2,7 +2,8 @@ import type { Services } from "../services";
 
 /**
  * Keeps each function's warm minimum booted on the default engine: at start,
- * and again after every change (which drains the old instances first).
+ * again after every change (which drains the old instances first), and
+ * whenever an engine becomes available again.
  */
 export async function keepWarmMinimums(
   services: Pick<Services, "db" | "runners" | "functionDirectory" | "functionEvents" | "log">,
@@ -22,9 +23,16 @@ export async function keepWarmMinimums(
       .then((fn) => (fn && fn.minWarm > 0 ? warm(fn.userId, fn.handler) : undefined))
       .catch((error) => services.log(`[warm] ${functionId}: ${(error as Error).message}`));
   });
-  const functions = await services.db.function.findMany({
-    where: { minWarm: { gt: 0 } },
-    select: { userId: true, handler: true },
+  const warmAll = async () => {
+    const functions = await services.db.function.findMany({
+      where: { minWarm: { gt: 0 } },
+      select: { userId: true, handler: true },
+    });
+    for (const fn of functions) await warm(fn.userId, fn.handler);
+  };
+  // An engine that comes back (or up after Cloudless started) lost every warm instance.
+  services.runners.onEngineAvailable(() => {
+    void warmAll().catch((error) => services.log(`[warm] ${(error as Error).message}`));
   });
-  for (const fn of functions) await warm(fn.userId, fn.handler);
+  await warmAll();
 }
