@@ -11,14 +11,16 @@ export const meta: MetaFunction = () => [{ title: "Dashboard · Cloudless" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { caller, user } = await requireUser(request, context);
-  const [summary, recent, functions] = await Promise.all([
+  const [summary, recent, functions, cluster] = await Promise.all([
     caller.invocations.summary(),
     caller.invocations.list({ limit: 10 }),
     caller.functions.list(),
+    caller.nodes.list(),
   ]);
   return {
     name: user.name,
     summary,
+    cluster,
     recent: recent.items,
     // The newest function: where a user with no calls yet is sent to try one.
     firstFunction: functions[0] ? { id: functions[0].id, name: functions[0].name } : null,
@@ -28,7 +30,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 type LoaderData = ReturnType<typeof useLoaderData<typeof loader>>;
 
 export default function Dashboard() {
-  const { name, summary, recent, firstFunction } = useLoaderData<typeof loader>();
+  const { name, summary, cluster, recent, firstFunction } = useLoaderData<typeof loader>();
   return (
     <>
       <div className="page-header">
@@ -57,6 +59,7 @@ export default function Dashboard() {
         <Stats summary={summary} />
       )}
       <Engines engines={summary.engines} />
+      <Nodes cluster={cluster} />
       {summary.functions > 0 ? <RecentCalls recent={recent} firstFunction={firstFunction} /> : null}
     </>
   );
@@ -158,6 +161,81 @@ function Engines({ engines }: { engines: LoaderData["summary"]["engines"] }) {
             ) : null}
           </div>
         ))}
+      </div>
+    </section>
+  );
+}
+
+const NODE_STATE_BADGE = {
+  up: "badge ok",
+  draining: "badge start-prewarm",
+  down: "badge error",
+  stopped: "badge muted",
+} as const;
+
+/** Every server process on this database (one on a single machine), from the node registry. */
+function Nodes({ cluster }: Pick<LoaderData, "cluster">) {
+  return (
+    <section className="section" aria-labelledby="nodes-title">
+      <div className="page-header section-header">
+        <div>
+          <h2 id="nodes-title">Nodes</h2>
+          <p className="muted">
+            Servers sharing this database. Each writes a heartbeat every {cluster.heartbeatSeconds}{" "}
+            s; one silent for {cluster.downAfterSeconds} s is down.
+          </p>
+        </div>
+      </div>
+      <div className="card nodes">
+        <table className="compact">
+          <caption className="visually-hidden">Nodes</caption>
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">State</th>
+              <th scope="col">Engines</th>
+              <th scope="col" className="numeric">
+                Instances
+              </th>
+              <th scope="col" className="numeric">
+                Memory (MB)
+              </th>
+              <th scope="col">Last heartbeat</th>
+            </tr>
+          </thead>
+          <tbody>
+            {cluster.nodes.map((n) => (
+              <tr key={n.id} data-node={n.id}>
+                <th scope="row">
+                  {n.id}
+                  {n.id === cluster.self ? <span className="muted"> (this one)</span> : null}
+                  <div className="muted">{n.address}</div>
+                </th>
+                <td>
+                  <span className={NODE_STATE_BADGE[n.state]}>{n.state}</span>
+                </td>
+                <td>
+                  {n.engines.map((e) => (
+                    <span
+                      key={e.name}
+                      className={e.available ? "badge ok" : "badge muted"}
+                      title={e.reason}
+                    >
+                      {ENGINE_NAMES[e.name as keyof typeof ENGINE_NAMES] ?? e.name}
+                    </span>
+                  ))}
+                </td>
+                <td className="numeric">{n.instances}</td>
+                <td className="numeric">
+                  {n.memoryMb.toLocaleString("en")} / {n.memoryMaxMb.toLocaleString("en")}
+                </td>
+                <td>
+                  <DateTime value={n.heartbeatAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </section>
   );
