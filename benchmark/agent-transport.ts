@@ -15,9 +15,9 @@ import { parseArgs } from "node:util";
 import type { RunResult } from "../runners/agent-client";
 import { DockerEngine } from "../runners/docker/engine";
 import type { RuntimeName } from "../runners/types";
+import { startPrivateDockerd } from "../scripts/lib/private-dockerd";
 import { loadConfig } from "../server/config/config";
 import { freePort } from "../tests/helpers/ports";
-import { startPrivateDockerd } from "../scripts/lib/private-dockerd";
 import { makeTestPki } from "../tests/helpers/tls-certs";
 import { summarize } from "./stats";
 

@@ -1,7 +1,13 @@
 import type { RuntimeName } from "../runners/types";
 import { formatValue } from "./charts";
 import { engines, runtimesOf, targetValue } from "./html";
-import { ASYNC_TARGETS, type AsyncResults, ASYNC_CALLERS as CALLERS } from "./report";
+import {
+  ASYNC_TARGETS,
+  type AsyncResults,
+  ASYNC_CALLERS as CALLERS,
+  CLUSTER_TARGETS,
+  type ClusterResults,
+} from "./report";
 import type { RunReport } from "./run-report";
 
 /**
@@ -103,6 +109,30 @@ export function asyncTable(a: AsyncResults): string {
         `${count(c.calls)} queued calls`,
         `done in ${c.completionSeconds} s (${count(Math.round(c.completedPerSecond))}/s); ${c.lost} lost, ${c.duplicated} duplicated, ${c.retried} retried`,
         "0 lost, 0 duplicated",
+      ],
+    ],
+  );
+}
+
+/** Two nodes behind nginx: each figure beside its target. */
+export function clusterTable(c: ClusterResults): string {
+  return markdownTable(
+    ["cluster (2 nodes, docker)", "measured", "target"],
+    [
+      [
+        `warm after each function's first call, ${count(c.warmHit.calls)} calls over ${c.functions} functions via nginx`,
+        `${(c.warmHit.ratio * 100).toFixed(1)} % (${c.warmHit.errors} errors)`,
+        `≥ ${CLUSTER_TARGETS.warmHitRatio * 100} %`,
+      ],
+      [
+        "warm p50 via nginx / direct (ms)",
+        `${ms(c.warmP50Ms.nginx)} / ${ms(c.warmP50Ms.direct)} (+${ms(c.warmP50Ms.addedMs)})`,
+        `+≤ ${CLUSTER_TARGETS.nginxAddedMs}`,
+      ],
+      [
+        "throughput at 32 callers: 2 nodes via nginx / 1 node direct (calls/s)",
+        `${count(Math.round(c.throughput.twoNodesViaNginx))} / ${count(Math.round(c.throughput.oneNodeDirect))}`,
+        "–",
       ],
     ],
   );

@@ -30,6 +30,8 @@ export interface Options {
   verbose: boolean;
   /** The async section (Docker): "with" the engines, "only" it, or "skip". */
   async: "with" | "only" | "skip";
+  /** Only the cluster section: two nodes behind nginx (benchmark/cluster.ts). */
+  cluster: boolean;
   /** Folder for V8 CPU profiles of the servers (node --cpu-prof), written when they exit. */
   serverProfile?: string;
 }
@@ -105,6 +107,10 @@ export function parseOptions(argv: string[]): Options {
     .option("--quick", "small sample counts: checks the tool end to end in about a minute")
     .option("--verbose", "print every line the server logs")
     .option("--no-async", "leave out the async section (async calls on Docker)")
+    .option(
+      "--cluster",
+      "measure two nodes behind nginx instead (warm hit ratio, nginx cost, throughput)",
+    )
     .option("--async-only", "measure the async section alone (what `npm run benchmark:async` runs)")
     .option(
       "--server-profile <dir>",
@@ -178,7 +184,8 @@ export function parseOptions(argv: string[]): Options {
     durationMs: (quick ? 1 : o.duration) * 1000,
     generic: o.generic,
     verbose: Boolean(o.verbose),
-    async: o.asyncOnly ? "only" : o.async === false ? "skip" : "with",
+    async: o.asyncOnly ? "only" : o.async === false || o.cluster ? "skip" : "with",
+    cluster: Boolean(o.cluster),
     serverProfile: o.serverProfile,
   };
 }

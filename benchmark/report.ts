@@ -78,6 +78,16 @@ export interface AsyncResults {
   };
 }
 
+/** What `clusterPhase` (benchmark/cluster.ts) measured. */
+export interface ClusterResults {
+  functions: number;
+  warmHit: { calls: number; afterFirst: number; warm: number; ratio: number; errors: number };
+  warmP50Ms: { nginx: number; direct: number; addedMs: number };
+  throughput: { twoNodesViaNginx: number; oneNodeDirect: number; errors: number };
+}
+
+export const CLUSTER_TARGETS = { warmHitRatio: 0.95, nginxAddedMs: 0.3 } as const;
+
 /** The issue's targets (headline runtime); the HTML report draws the same lines on its charts. */
 export const TARGETS = {
   warmP50Ms: 1,

@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { EngineName } from "../runners/types";
 import type { MachineInfo } from "./machine";
-import type { AsyncResults, toJson } from "./report";
+import type { AsyncResults, ClusterResults, toJson } from "./report";
 
 /** One engine's figures: the same JSON `--json FILE` writes for a single engine. */
 export type EngineReport = ReturnType<typeof toJson>;
@@ -27,6 +27,8 @@ export interface RunReport {
   failed: Array<{ engine: EngineName; error: string }>;
   /** Async calls on the Docker engine (absent when Docker was not measured or --no-async). */
   async?: AsyncResults;
+  /** Two nodes behind nginx (--cluster). */
+  cluster?: ClusterResults;
 }
 
 /** `2026-11-30T11:38:51.724Z` → `2026-11-30T11-38-51Z`: sorts by time, and no colons (Windows, URLs). */

@@ -7,12 +7,13 @@ import { loadConfig } from "../server/config/config";
 import { asyncPhase } from "./async";
 import { baselinePhase } from "./baseline";
 import { InvokeClient } from "./client";
+import { clusterPhase } from "./cluster";
 import { type BenchFunction, createBenchUser, Deployer } from "./deploy";
 import { type EngineBench, engineAvailability, engineBench, KNOWN_ENGINES } from "./engines/index";
 import { renderHtml } from "./html";
 import { firstCallPhase, type PhaseContext, targetOf, waitForSettled, warmPhase } from "./latency";
 import { machineInfo, roundLoad } from "./machine";
-import { asyncTable, readmeSection, replaceSection } from "./markdown";
+import { asyncTable, clusterTable, readmeSection, replaceSection } from "./markdown";
 import { idleMemory } from "./memory";
 import { type Options, parseOptions, type Task } from "./options";
 import { Records } from "./records";
@@ -330,7 +331,7 @@ async function main(options: Options) {
 
   const results: Array<[EngineName, BenchResults]> = [];
   const failed: RunReport["failed"] = [];
-  for (const [i, name] of (options.async === "only" ? [] : toRun).entries()) {
+  for (const [i, name] of (options.async === "only" || options.cluster ? [] : toRun).entries()) {
     currentEngine = `${name} ${i + 1}/${toRun.length}`;
     const began = performance.now();
     log(`━━ ${name}: cold, prewarm, warm, idle memory, baseline, throughput ━━`);
@@ -364,6 +365,18 @@ async function main(options: Options) {
     }
     currentEngine = undefined;
   }
+  let clusterResults: RunReport["cluster"];
+  if (options.cluster) {
+    currentEngine = "cluster";
+    log("━━ two nodes behind nginx: warm hit ratio, nginx cost, throughput ━━");
+    try {
+      clusterResults = await clusterPhase({ quick: options.quick, progress: log, cleanup });
+      console.log(`\n${clusterTable(clusterResults)}\n`);
+    } finally {
+      await cleanup.run();
+    }
+    currentEngine = undefined;
+  }
   machine.loadAfter = roundLoad(os.loadavg());
 
   const report: RunReport = {
@@ -377,6 +390,7 @@ async function main(options: Options) {
     skipped,
     failed,
     async: asyncResults,
+    cluster: clusterResults,
   };
   if (options.json) {
     // One engine: the same file as before run reports existed; several: the run report.

@@ -1,4 +1,4 @@
-import type pg from "pg";
+import pg from "pg";
 import PgBoss from "pg-boss";
 
 /** The one queue of invocations, and where jobs whose last attempt was lost go. */
@@ -29,8 +29,17 @@ export async function startQueue(options: QueueOptions, log: (line: string) => v
     maintenanceIntervalSeconds: options.maintenanceIntervalSeconds,
   });
   boss.on("error", (error: Error) => log(`[queue] ${error.message}`));
-  await boss.start();
-  await createQueues(boss);
+  // Nodes starting together on a new database would deadlock in pg-boss's
+  // create_queue: one sets the queue up at a time.
+  const setup = new pg.Client({ connectionString: options.databaseUrl });
+  await setup.connect();
+  try {
+    await setup.query("SELECT pg_advisory_lock(hashtextextended('cloudless-queue-setup', 0))");
+    await boss.start();
+    await createQueues(boss);
+  } finally {
+    await setup.end().catch(() => {});
+  }
   return boss;
 }
 
