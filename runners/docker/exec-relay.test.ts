@@ -84,6 +84,21 @@ describe("ExecStream", () => {
     expect(await upstream).toBe("GET /health HTTP/1.1\r\n\r\n");
   });
 
+  it("an ended relay closes the stream once its last bytes are read, without a reader destroying it", async () => {
+    const { engine, node } = await socketPair();
+    const stream = new ExecStream(node);
+    stream.pause();
+    engine.end(frame(1, "last answer"));
+    await new Promise((r) => setTimeout(r, 50));
+    // Paused: the bytes wait, not lost to the raw socket's close.
+    expect(stream.destroyed).toBe(false);
+    const closed = new Promise<void>((r) => stream.once("close", () => r()));
+    const received = collect(stream);
+    stream.resume(); // a 'data' listener does not undo an explicit pause
+    expect((await received).toString()).toBe("last answer");
+    await closed;
+  });
+
   it("a relay that ends with only stderr fails with what it said", async () => {
     const { engine, node } = await socketPair();
     const stream = new ExecStream(node);

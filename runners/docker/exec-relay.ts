@@ -133,10 +133,15 @@ export class ExecStream extends Duplex {
   private stderr = "";
   private sawOutput = false;
 
+  private rawEnded = false;
+
   constructor(private readonly raw: Socket) {
-    super();
+    // Not half-open, like a net.Socket: once the relay's output ends the stream
+    // finishes and closes, so an idle connection that ended leaves the pool.
+    super({ allowHalfOpen: false });
     raw.on("data", (chunk: Buffer) => this.demux(chunk));
     raw.on("end", () => {
+      this.rawEnded = true;
       if (!this.sawOutput && this.stderr.trim()) {
         this.destroy(new Error(`agent relay failed: ${this.stderr.trim().slice(-500)}`));
         return;
@@ -145,7 +150,10 @@ export class ExecStream extends Duplex {
     });
     raw.on("timeout", () => this.emit("timeout"));
     raw.on("error", (error) => this.destroy(error));
-    raw.on("close", () => this.destroy());
+    // After a clean end, what is buffered is still read before the stream closes.
+    raw.on("close", () => {
+      if (!this.rawEnded) this.destroy();
+    });
   }
 
   private demux(chunk: Buffer) {
