@@ -23,8 +23,8 @@ import { round, summarize } from "./stats";
  * 2. Warm p50 through nginx vs straight to the node that holds the function
  *    (sequential calls, one kept-alive connection each; target: nginx adds
  *    ≤ 0.3 ms).
- * 3. Throughput at 32 callers over the 20 functions: through nginx to two
- *    nodes, and straight to one node. On 2 cores the second node adds no CPU,
+ * 3. Throughput with one caller per function (20): through nginx to two
+ *    nodes, and straight to one node holding all 20. On 2 cores the second node adds no CPU,
  *    so this does not double; it says what the balancer costs.
  */
 const FUNCTIONS = 20;
@@ -164,18 +164,18 @@ export async function clusterPhase(options: {
   one.close();
   log(`  warm p50: ${nginxP50} ms through nginx, ${directP50} ms direct`);
 
-  // 3. Throughput: 32 callers over every function.
-  const throughput = async (base: string) => {
-    const client = new InvokeClient(base, user.apiKey, "docker", 32);
+  // 3. Throughput: one closed-loop caller per function (each function keeps
+  // one warm instance), after a warm-up on the same path.
+  const throughput = async (base: string, windowSeconds: number) => {
+    const client = new InvokeClient(base, user.apiKey, "docker", FUNCTIONS);
     let done = 0;
     let failed = 0;
-    let i = 0;
-    const deadline = performance.now() + seconds * 1000;
+    const deadline = performance.now() + windowSeconds * 1000;
     const began = performance.now();
     await Promise.all(
-      Array.from({ length: 32 }, async () => {
+      targets.map(async (t) => {
         while (performance.now() < deadline) {
-          const result = await client.call(targets[i++ % FUNCTIONS]!);
+          const result = await client.call(t);
           if (result.error) failed++;
           else done++;
         }
@@ -184,9 +184,10 @@ export async function clusterPhase(options: {
     client.close();
     return { perSecond: round(done / ((performance.now() - began) / 1000)), failed };
   };
-  await throughput(balancer); // warm both nodes for every function
-  const two = await throughput(balancer);
-  const single = await throughput(owner.url);
+  await throughput(balancer, 2);
+  const two = await throughput(balancer, seconds);
+  await throughput(owner.url, 2);
+  const single = await throughput(owner.url, seconds);
   direct.close();
   viaNginx.close();
   log(`  throughput: ${two.perSecond}/s through nginx to 2 nodes, ${single.perSecond}/s to 1 node`);

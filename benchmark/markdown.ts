@@ -130,7 +130,7 @@ export function clusterTable(c: ClusterResults): string {
         `+≤ ${CLUSTER_TARGETS.nginxAddedMs}`,
       ],
       [
-        "throughput at 32 callers: 2 nodes via nginx / 1 node direct (calls/s)",
+        `throughput, a caller per function: 2 nodes via nginx / 1 node direct (calls/s)`,
         `${count(Math.round(c.throughput.twoNodesViaNginx))} / ${count(Math.round(c.throughput.oneNodeDirect))}`,
         "–",
       ],
