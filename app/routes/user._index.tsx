@@ -186,7 +186,7 @@ function Nodes({ cluster }: Pick<LoaderData, "cluster">) {
           </p>
         </div>
       </div>
-      <div className="card nodes">
+      <div className="table-wrap nodes">
         <table className="compact">
           <caption className="visually-hidden">Nodes</caption>
           <thead>
