@@ -147,7 +147,7 @@ export async function startServices(config: Config, log: Log = console.log): Pro
       config,
       db,
       mailer,
-      rateLimiter: new AuthRateLimiter(config.rateLimit),
+      rateLimiter: new AuthRateLimiter(config.rateLimit, db),
       sessionCookie,
       oauth: createOAuthService({ config, db, sessionCookie, log }),
       codeStore,

@@ -1,4 +1,10 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterPrisma,
+  RateLimiterRes,
+} from "rate-limiter-flexible";
+import type { Database } from "../db/client";
 
 export type RateLimitedAction = "login" | "register" | "resend" | "reset";
 
@@ -8,25 +14,27 @@ export class RateLimitError extends Error {
   }
 }
 
+export interface AuthRateLimits {
+  perIp: number;
+  perEmail: number;
+  windowSeconds: number;
+}
+
 /**
  * Per-IP and per-email budgets for the auth actions that attackers hammer.
- * In memory: Cloudless runs as one process per host.
+ * With a database the budgets live in its AuthAttempt table, so every node
+ * behind the balancer spends from the same budget; while the database is
+ * unreachable each node falls back to a budget in its own memory (the
+ * library's insurance limiter) rather than letting attempts through. Without
+ * a database (unit tests) memory only.
  */
 export class AuthRateLimiter {
-  private readonly byIp: RateLimiterMemory;
-  private readonly byEmail: RateLimiterMemory;
+  private readonly byIp: RateLimiterAbstract;
+  private readonly byEmail: RateLimiterAbstract;
 
-  constructor(options: { perIp: number; perEmail: number; windowSeconds: number }) {
-    this.byIp = new RateLimiterMemory({
-      keyPrefix: "ip",
-      points: options.perIp,
-      duration: options.windowSeconds,
-    });
-    this.byEmail = new RateLimiterMemory({
-      keyPrefix: "email",
-      points: options.perEmail,
-      duration: options.windowSeconds,
-    });
+  constructor(limits: AuthRateLimits, db?: Database) {
+    this.byIp = limiter("ip", limits.perIp, limits.windowSeconds, db);
+    this.byEmail = limiter("email", limits.perEmail, limits.windowSeconds, db);
   }
 
   /** Spends one attempt; throws RateLimitError when either budget is empty. */
@@ -46,6 +54,20 @@ export class AuthRateLimiter {
   async reset(action: RateLimitedAction, email: string): Promise<void> {
     await this.byEmail.delete(`${action}:${email.toLowerCase()}`);
   }
+}
+
+function limiter(keyPrefix: string, points: number, duration: number, db?: Database) {
+  const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+  if (!db) return memory;
+  return new RateLimiterPrisma({
+    storeClient: db,
+    // The client's property for model AuthAttempt.
+    tableName: "authAttempt",
+    keyPrefix,
+    points,
+    duration,
+    insuranceLimiter: memory,
+  });
 }
 
 function formatWait(seconds: number): string {

@@ -117,6 +117,44 @@ describe("login flooding", () => {
   });
 });
 
+// Nodes behind a balancer share one database, and with it the budgets: the
+// attempts of a flood spread round robin over two nodes add up.
+describe("several nodes", () => {
+  let other: TestApp;
+  beforeAll(async () => {
+    other = await startTestApp({
+      ...LIMITS,
+      TRUST_PROXY: "1",
+      DATABASE_URL: app.services.config.databaseUrl ?? "",
+    });
+  });
+  afterAll(() => other?.close());
+
+  it("spend from one budget per email and per address", async () => {
+    await verifiedUser(app, "shared@example.com");
+    const byEmail = [];
+    for (let i = 0; i < 4; i++) {
+      const node = i % 2 === 0 ? app : other;
+      byEmail.push((await login(from(node), "shared@example.com", `guess-${i}-wrong`)).status);
+    }
+    expect(byEmail).toEqual([401, 401, 401, 429]);
+    expect((await login(from(app), "shared@example.com", PASSWORD)).status).toBe(429);
+    expect((await login(from(other), "shared@example.com", PASSWORD)).status).toBe(429);
+
+    const attacker = "198.51.100.99";
+    const byIp = [];
+    for (let i = 0; i < 7; i++) {
+      const node = i % 2 === 0 ? other : app;
+      byIp.push((await login(from(node, attacker), `spread${i}@example.com`, PASSWORD)).status);
+    }
+    expect(byIp).toEqual([401, 401, 401, 401, 401, 401, 429]);
+    // The budgets are rows in the shared database, not in either process.
+    expect(
+      await app.services.db.authAttempt.count({ where: { key: { contains: attacker } } }),
+    ).toBe(1);
+  });
+});
+
 // What a flood against one address does to its real owner: the per-email
 // budget is shared by every IP (that is what stops a botnet guessing one
 // password), so the owner is held out too, but only until the window that the
