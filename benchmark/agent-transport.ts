@@ -1,4 +1,4 @@
-// Warm-call cost of the Docker agent transports (decision 0015), measured at
+// Warm-call cost of the Docker agent transports (decision 0014), measured at
 // the agent client: one instance per transport, one function loaded, then N
 // sequential /run round trips on its kept-alive connection.
 //

@@ -39,7 +39,7 @@ const AGENT_USER = "65534:65534";
  */
 const PING_TIMEOUT_MS = 2000;
 
-/** How the node reaches the agent in a container (decision 0015). */
+/** How the node reaches the agent in a container (decision 0014). */
 export type AgentTransport = "socket" | "exec";
 
 /**

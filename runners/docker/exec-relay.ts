@@ -4,7 +4,7 @@ import type Docker from "dockerode";
 import type { RuntimeName } from "../types";
 
 /*
- * The agent transport for an engine on another host (decision 0015). The
+ * The agent transport for an engine on another host (decision 0014). The
  * agent listens on a unix socket in a tmpfs inside the container; a relay
  * started with `docker exec` joins its own stdin/stdout to that socket, and
  * the exec's stdin/stdout travel over the Docker API connection (hijacked,
