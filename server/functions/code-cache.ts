@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { type CodeStore, StorageUnreachableError } from "../storage/code-store";
@@ -14,11 +14,13 @@ export class CodeUnavailableError extends Error {
 /**
  * Function code on the host, by content hash: memory first, then a folder
  * under DATA_DIR, then S3 (verified against the hash). A prewarmed or cold
- * start never waits on S3 once a version has been seen.
+ * start never waits on S3 once a version has been seen. Concurrent cold
+ * starts of one version share one read (and one download).
  */
 export class CodeCache {
   private readonly memory = new Map<string, string>();
   private memoryBytes = 0;
+  private readonly loading = new Map<string, Promise<string>>();
 
   constructor(
     private readonly store: CodeStore,
@@ -34,6 +36,15 @@ export class CodeCache {
       this.memory.set(sha256, hit);
       return hit;
     }
+    let load = this.loading.get(sha256);
+    if (!load) {
+      load = this.load(sha256, s3Key).finally(() => this.loading.delete(sha256));
+      this.loading.set(sha256, load);
+    }
+    return load;
+  }
+
+  private async load(sha256: string, s3Key: string): Promise<string> {
     const file = path.join(this.dir, sha256);
     let bytes: Uint8Array | undefined = await fs.readFile(file).catch(() => undefined);
     if (!bytes || hashOf(bytes) !== sha256) {
@@ -50,7 +61,8 @@ export class CodeCache {
         throw new Error(`Stored code for ${s3Key} does not match its sha256`);
       }
       await fs.mkdir(this.dir, { recursive: true });
-      const temp = `${file}.${process.pid}.tmp`;
+      // Unique, so that another process filling the same folder cannot rename it away.
+      const temp = `${file}.${randomUUID()}.tmp`;
       await fs.writeFile(temp, bytes);
       await fs.rename(temp, file);
     }
