@@ -127,6 +127,7 @@ export async function clusterPhase(options: {
   let afterFirst = 0;
   let warm = 0;
   let errors = 0;
+  let firstError: string | undefined;
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -135,7 +136,10 @@ export async function clusterPhase(options: {
         const first = !seen.has(target.handler);
         seen.add(target.handler);
         const result = await viaNginx.call(target);
-        if (result.error) errors++;
+        if (result.error) {
+          errors++;
+          firstError ??= result.error;
+        }
         if (first) continue;
         afterFirst++;
         if (result.body?.start === "warm") warm++;
@@ -144,23 +148,31 @@ export async function clusterPhase(options: {
   );
   const ratio = afterFirst === 0 ? 0 : warm / afterFirst;
   log(`  warm after the first call of each: ${(ratio * 100).toFixed(2)} % (${warm}/${afterFirst})`);
+  if (firstError) {
+    log(`  ${errors} failed; the first: ${firstError}`);
+    // What the nodes said of it (their logs are otherwise not shown).
+    for (const [i, node] of nodes.entries()) {
+      for (const line of node.problems.slice(0, 5)) log(`  node ${i + 1}: ${line}`);
+    }
+  }
 
   // 2. Warm p50: through nginx vs straight to the function's node.
   const target = targets[0]!;
-  const sequential = async (client: InvokeClient) => {
-    const times: number[] = [];
-    for (let i = 0; i < 100; i++) await client.call(target); // warm-up
-    for (let i = 0; i < warmSamples; i++) {
-      const result: CallResult = await client.call(target);
-      if (!result.error) times.push(result.ms);
-    }
-    return summarize(times).p50Ms;
-  };
+  // The two paths alternate call by call, so drift in the machine's load
+  // falls on both alike.
   const owner = await ownerOf(nodes, user.apiKey, target);
   const one = new InvokeClient(balancer, user.apiKey, "docker", 1);
   const direct = new InvokeClient(owner.url, user.apiKey, "docker", 1);
-  const nginxP50 = await sequential(one);
-  const directP50 = await sequential(direct);
+  const times = { nginx: [] as number[], direct: [] as number[] };
+  for (let i = 0; i < 100; i++) await Promise.all([one.call(target), direct.call(target)]); // warm-up
+  for (let i = 0; i < warmSamples; i++) {
+    const viaNginx: CallResult = await one.call(target);
+    if (!viaNginx.error) times.nginx.push(viaNginx.ms);
+    const straight: CallResult = await direct.call(target);
+    if (!straight.error) times.direct.push(straight.ms);
+  }
+  const nginxP50 = summarize(times.nginx).p50Ms;
+  const directP50 = summarize(times.direct).p50Ms;
   one.close();
   log(`  warm p50: ${nginxP50} ms through nginx, ${directP50} ms direct`);
 
@@ -193,7 +205,7 @@ export async function clusterPhase(options: {
   log(`  throughput: ${two.perSecond}/s through nginx to 2 nodes, ${single.perSecond}/s to 1 node`);
   return {
     functions: FUNCTIONS,
-    warmHit: { calls, afterFirst, warm, ratio: round(ratio), errors },
+    warmHit: { calls, afterFirst, warm, ratio: round(ratio), errors, firstError },
     warmP50Ms: { nginx: nginxP50, direct: directP50, addedMs: round(nginxP50 - directP50) },
     throughput: {
       twoNodesViaNginx: two.perSecond,

@@ -81,7 +81,14 @@ export interface AsyncResults {
 /** What `clusterPhase` (benchmark/cluster.ts) measured. */
 export interface ClusterResults {
   functions: number;
-  warmHit: { calls: number; afterFirst: number; warm: number; ratio: number; errors: number };
+  warmHit: {
+    calls: number;
+    afterFirst: number;
+    warm: number;
+    ratio: number;
+    errors: number;
+    firstError?: string;
+  };
   warmP50Ms: { nginx: number; direct: number; addedMs: number };
   throughput: { twoNodesViaNginx: number; oneNodeDirect: number; errors: number };
 }

@@ -50,7 +50,8 @@ error_log ${run}/error.log warn;
 events { worker_connections 4096; }
 
 http {
-  access_log ${run}/access.log;
+  # Buffered, as a busy balancer's log should be: a write per 64 KiB, not per request.
+  access_log ${run}/access.log combined buffer=64k flush=1s;
   client_body_temp_path ${run}/client-body;
   proxy_temp_path ${run}/proxy;
   fastcgi_temp_path ${run}/fastcgi;
