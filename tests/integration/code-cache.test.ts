@@ -67,7 +67,7 @@ describe("code cache", () => {
     expect(fs.readFileSync(path.join(dir, sha256), "utf8")).toBe(code);
   });
 
-  it("lets two processes fill one folder at once (another node or a restart on the same DATA_DIR)", async () => {
+  it("lets two caches fill one folder at once (as two processes on one DATA_DIR would)", async () => {
     const code = "exports.handler = async () => ({ ok: true });\n";
     const { sha256, key } = await upload(code);
     const dir = tempDir("cloudless-code-cache-");
