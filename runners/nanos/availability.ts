@@ -30,7 +30,7 @@ export interface NanosTools {
 export type Located = { ok: true; tools: NanosTools } | { ok: false; reason: string };
 
 export const INSTALL_HINT =
-  "Install ops (curl https://ops.city/get.sh -sSfL | sh, then `ops update` puts the kernel in ~/.ops/<version>/), or point NANOS_KERNEL, NANOS_BOOT and NANOS_MKFS at a Nanos build.";
+  "Install ops (curl https://ops.city/get.sh -sSfL | sh, then `ops update` puts the kernel in ~/.ops/<version>/), or point NANOS_KERNEL, NANOS_BOOT and NANOS_MKFS at a Nanos build (or NANOS_DIR at a folder holding its kernel.img, boot.img and mkfs).";
 export const QEMU_HINT = "Install it with `apt-get install qemu-system-x86`, or set NANOS_QEMU.";
 
 /**
