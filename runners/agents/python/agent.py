@@ -50,6 +50,10 @@ SHARED = object()  # thread tag: its output goes to whichever call is active
 fn = {"phase": "generic"}  # generic -> loading -> ready | failed
 active = None  # the Call whose output is being captured, if any
 busy = threading.Lock()
+# A process user code forked is a copy of this agent, call and connection
+# included: only this process may answer. A copy that comes back from user
+# code (returns, raises, or leaves a fork loop on MemoryError) ends there.
+AGENT_PID = os.getpid()
 loop = None
 clock = {"offset_ms": 0.0}  # host clock minus ours, when the host sent its time
 
@@ -420,6 +424,8 @@ def run(body):
             status, result = 1, None
             error, text = describe(exc)
             call.err.write(text)
+        if os.getpid() != AGENT_PID:
+            os._exit(status)
         if fn["style"] == "script":
             join_threads(call)
         duration = (time.perf_counter() - started) * 1000
@@ -532,6 +538,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_PUT = do_PATCH = do_DELETE = do_POST  # answered 404 after reading the body
 
     def reply(self, code, payload):
+        if os.getpid() != AGENT_PID:
+            os._exit(0)  # a forked copy of the agent (see AGENT_PID)
         body = encode(payload)
         self.send_response_only(code)
         self.send_header("Content-Type", "application/json")

@@ -35,6 +35,13 @@ def main(event, context):
                 time.sleep(0.05)
         threading.Thread(target=writer, daemon=True).start()
         return "left a thread"
+    if mode == "fork-answer":
+        # The child is a copy of the agent, mid-call: it must not answer for the parent.
+        if os.fork() == 0:
+            return "the child answered"
+        time.sleep(0.5)
+        os.wait()
+        return "the parent answered"
     if mode == "child":
         subprocess.Popen([sys.executable, "-c", "import time\\nwhile True:\\n    print('a child that outlived its call', flush=True)\\n    time.sleep(0.05)"])
         return "left a child"

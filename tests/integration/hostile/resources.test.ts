@@ -27,8 +27,12 @@ import { NODE_ATTACKER, PYTHON_ATTACKER, VICTIM } from "./attackers";
 // within 2× of its p99 before them.
 
 const engines = await enginesUnderTest();
-/** See the victim test: noise from other test files on two shared cores. */
-const VICTIM_SLACK_MS = 150;
+/**
+ * A p99 over about 200 calls of a few ms is set by its two slowest calls, and
+ * one scheduler hiccup on two cores moves it by ~10 ms; this absorbs that
+ * without hiding a slowdown (the victim's p99 is 8-14 ms here).
+ */
+const VICTIM_SLACK_MS = 25;
 
 interface Attack {
   mode: string;
@@ -138,6 +142,17 @@ const ATTACKS: Attack[] = [
     destroyed: true,
   },
   {
+    // Nanos has no fork.
+    mode: "fork-answer",
+    only: "docker",
+    runtime: "python",
+    check: ({ http, body }) => {
+      expect(http).toBe(200);
+      expect(body).toMatchObject({ status: 0, result: "the parent answered", stdout: "" });
+    },
+    destroyed: false,
+  },
+  {
     mode: "child",
     only: "docker",
     runtime: "node",
@@ -242,11 +257,10 @@ describe.each(engines)("$name: code that attacks the machine", (engine) => {
       );
       console.log(`victim p99 per attack: ${perAttack.join("; ")}`);
       expect(underAttack.length).toBeGreaterThan(100);
-      // Looser than 2× on purpose, and said so: on two cores shared with the
-      // other test files running at the same time, the victim's baseline p99
-      // itself moves by tens of ms between windows. The figures are printed
-      // above; the benchmark-style measurement on a quiet machine is in the
-      // issue's closing note.
+      // 2× plus a small fixed slack (VICTIM_SLACK_MS says why). Measured in
+      // `npm test`: Docker 7.7 → 11.9 ms, Nanos 13.4 → 17.3 ms. Run beside
+      // other heavy work (another suite at once) the baseline alone moves by
+      // tens of ms, and this can fail for that reason.
       expect(during).toBeLessThanOrEqual(2 * before + VICTIM_SLACK_MS);
     });
   });
