@@ -69,8 +69,8 @@ def main(event, context):
         while True:
             try:
                 os.fork()
-            except OSError:
-                pass
+            except Exception:
+                pass  # EAGAIN at the pids limit, or MemoryError: keep going
     return {"host": socket.gethostname(), "seen": seen}
 `;
 
@@ -156,8 +156,7 @@ describe("limits", () => {
 
     // Every process of the bomb forks forever: the call ends at its deadline, with the instance.
     const { http, body } = await bombing;
-    expect(http).toBe(504);
-    expect(body).toMatchObject({ status: 124, timeout: true });
+    expect({ http, body }).toMatchObject({ http: 504, body: { status: 124, timeout: true } });
     await gone(host);
     expect(await hostOf(fn)).not.toBe(host);
   });

@@ -47,8 +47,10 @@ interface Attack {
 }
 
 const timedOut = ({ http, body }: CallResult) => {
-  expect(http).toBe(504);
-  expect(body).toMatchObject({ status: 124, timeout: true, error: "timeout" });
+  expect({ http, body }).toMatchObject({
+    http: 504,
+    body: { status: 124, timeout: true, error: "timeout" },
+  });
 };
 const outOfMemory = ({ http, body }: CallResult) => {
   expect(http).toBe(200);
