@@ -158,7 +158,10 @@ describe("limits", () => {
     const { http, body } = await bombing;
     // ...or at the memory limit, when the bomb's copies fill it first.
     if (body.status === 137)
-      expect({ http, body }).toMatchObject({ http: 200, body: { timeout: false } });
+      expect({ http, body }).toMatchObject({
+        http: 200,
+        body: { status: 137, error: "out of memory", timeout: false },
+      });
     else expect({ http, body }).toMatchObject({ http: 504, body: { status: 124, timeout: true } });
     await gone(host);
     expect(await hostOf(fn)).not.toBe(host);

@@ -50,9 +50,9 @@ SHARED = object()  # thread tag: its output goes to whichever call is active
 fn = {"phase": "generic"}  # generic -> loading -> ready | failed
 active = None  # the Call whose output is being captured, if any
 busy = threading.Lock()
-# A process user code forked is a copy of this agent, call and connection
-# included: only this process may answer. A copy that comes back from user
-# code (returns, raises, or leaves a fork loop on MemoryError) ends there.
+# A process user code forked (in a call or while its module loads) is a copy
+# of this agent, connection included: only this process may answer, and a
+# copy that comes back from user code ends when it would (Handler.reply).
 AGENT_PID = os.getpid()
 loop = None
 clock = {"offset_ms": 0.0}  # host clock minus ours, when the host sent its time
@@ -424,8 +424,6 @@ def run(body):
             status, result = 1, None
             error, text = describe(exc)
             call.err.write(text)
-        if os.getpid() != AGENT_PID:
-            os._exit(status)
         if fn["style"] == "script":
             join_threads(call)
         duration = (time.perf_counter() - started) * 1000
