@@ -94,9 +94,11 @@ function sampleRss(pid: number) {
     stop() {
       clearInterval(timer);
       const fifth = Math.max(1, Math.floor(samples.length / 5));
-      const fifths = [0, 1, 2, 3, 4].map((i) => median(samples.slice(i * fifth, (i + 1) * fifth)));
-      const start = median(samples.slice(0, fifth));
-      const end = median(samples.slice(-fifth));
+      // The last fifth takes the remainder, so it ends with the run.
+      const fifths = [0, 1, 2, 3, 4].map((i) =>
+        median(samples.slice(i * fifth, i === 4 ? undefined : (i + 1) * fifth)),
+      );
+      const [start, end] = [fifths[0]!, fifths[4]!];
       return {
         fifths,
         afterWarmup: start,
@@ -182,7 +184,7 @@ async function soak(engine: EngineName): Promise<SoakResult> {
       log(`${engine}: ${calls} calls at concurrency ${concurrency}`);
       const rss = sampleRss(server.pid);
       const run = await drive(client, target, calls);
-      const rssMiB = rss.stop();
+      const memory = rss.stop();
       client.close();
       const records = new Records(database.url);
       const { recorded } = await records.waitForIds(run.ids, 15_000);
@@ -199,9 +201,9 @@ async function soak(engine: EngineName): Promise<SoakResult> {
         durationS: round(run.ms / 1000, 1),
         perSecond: Math.round(run.ids.length / (run.ms / 1000)),
         latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms, maxMs: latency.maxMs },
-        rssMiB,
+        rssMiB: memory,
         starts: run.starts,
-        passed: run.errors === 0 && recorded === calls && rssMiB.ratio <= RSS_LIMIT,
+        passed: run.errors === 0 && recorded === calls && memory.ratio <= RSS_LIMIT,
       };
       await server.stop();
       return result;

@@ -4,6 +4,7 @@ import {
   RateLimiterPrisma,
   RateLimiterRes,
 } from "rate-limiter-flexible";
+import type { Config } from "../config/config";
 import type { Database } from "../db/client";
 
 export type RateLimitedAction = "login" | "register" | "resend" | "reset";
@@ -12,12 +13,6 @@ export class RateLimitError extends Error {
   constructor(readonly retryAfterSeconds: number) {
     super(`Too many attempts. Try again in ${formatWait(retryAfterSeconds)}.`);
   }
-}
-
-export interface AuthRateLimits {
-  perIp: number;
-  perEmail: number;
-  windowSeconds: number;
 }
 
 /**
@@ -32,7 +27,7 @@ export class AuthRateLimiter {
   private readonly byIp: RateLimiterAbstract;
   private readonly byEmail: RateLimiterAbstract;
 
-  constructor(limits: AuthRateLimits, db?: Database) {
+  constructor(limits: Config["rateLimit"], db?: Database) {
     this.byIp = limiter("ip", limits.perIp, limits.windowSeconds, db);
     this.byEmail = limiter("email", limits.perEmail, limits.windowSeconds, db);
   }
